@@ -1,0 +1,31 @@
+import type { NonEmptyArray } from 'type-graphql';
+import { ActivityResolver } from '../modules/activity/activity.resolver.ts';
+import { AuthResolver } from '../modules/auth/auth.resolver.ts';
+import {
+  AccountFieldsResolver,
+  AccountRecordResolver,
+  ContactFieldsResolver,
+  ContactRecordResolver,
+  CrmListResolver,
+  DealFieldsResolver,
+  DealRecordResolver,
+  LeadFieldsResolver,
+  LeadRecordResolver,
+} from '../modules/crm/crm.resolver.ts';
+import { NotificationResolver } from '../modules/notifications/notification.resolver.ts';
+
+/** Every resolver of the API, in one list. */
+export const resolvers: NonEmptyArray<Function> = [
+  AuthResolver,
+  CrmListResolver,
+  LeadRecordResolver,
+  ContactRecordResolver,
+  AccountRecordResolver,
+  DealRecordResolver,
+  LeadFieldsResolver,
+  ContactFieldsResolver,
+  AccountFieldsResolver,
+  DealFieldsResolver,
+  ActivityResolver,
+  NotificationResolver,
+];

@@ -1,0 +1,25 @@
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context.ts';
+import type { ConnectionShape } from '../../graphql/connection.ts';
+import { User } from '../auth/auth.types.ts';
+import type { ActivityRow } from './activity.repository.ts';
+import { ActivityEvent, ActivityEventConnection } from './activity.types.ts';
+
+@Resolver(() => ActivityEvent)
+export class ActivityResolver {
+  @Authorized('ADMIN')
+  @Query(() => ActivityEventConnection, { description: 'Newest first' })
+  activityStream(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('kinds', () => [String], { nullable: true }) kinds: string[] | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectionShape<ActivityRow>> {
+    return ctx.services.activity.list(ctx.viewer.organizationId, { first, after, kinds });
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  actor(@Root() event: ActivityRow, @Ctx() ctx: GraphQLContext): Promise<User | null> | null {
+    return event.actorId ? ctx.users.load(event.actorId) : null;
+  }
+}

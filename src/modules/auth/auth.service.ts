@@ -1,0 +1,83 @@
+import type { Db } from '../../db/client.ts';
+import { AppError, badInput } from '../../shared/app-error.ts';
+import { requireEmail, requireText, requireTimezone, isUuid } from '../../shared/validation.ts';
+import * as repo from './auth.repository.ts';
+import { generateToken, hashToken, looksLikeToken } from './token.ts';
+import type { RoleName, Viewer } from './auth.types.ts';
+
+export interface CreatedUser {
+  userId: string;
+  email: string;
+  role: RoleName;
+  token: string;
+}
+
+export function slugify(name: string): string {
+  const slug = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
+  return slug || 'organization';
+}
+
+export class AuthService {
+  constructor(private readonly db: Db) {}
+
+  /** A new organization with its first ADMIN and an API token for them. */
+  async createOrganization(input: { name: string; timezone?: string }): Promise<{
+    organization: repo.OrganizationRow;
+    admin: CreatedUser;
+  }> {
+    const name = requireText('name', input.name, 200);
+    const timezone = requireTimezone('timezone', input.timezone ?? 'UTC');
+    return this.db.transaction(async (tx) => {
+      const organization = await repo.insertOrganization(tx, name, timezone);
+      const email = `admin@${slugify(name)}.example.com`;
+      const user = await repo.insertUser(tx, { organizationId: organization.id, email, role: 'ADMIN', name: 'Administrator' });
+      const token = await this.issueToken(tx, user, 'initial admin token');
+      return { organization, admin: { userId: user.id, email, role: 'ADMIN', token } };
+    });
+  }
+
+  async createUser(input: { organizationId: string; email: string; role: string; name?: string | null }): Promise<CreatedUser> {
+    if (!isUuid(input.organizationId) || !(await repo.findOrganization(this.db, input.organizationId))) {
+      throw new AppError('NOT_FOUND', 'organization not found');
+    }
+    const email = requireEmail('email', input.email);
+    if (input.role !== 'ADMIN' && input.role !== 'STANDARD') throw badInput('role', 'must be ADMIN or STANDARD');
+    const name = input.name == null ? null : requireText('name', input.name, 200);
+    if (await repo.findUserByEmail(this.db, input.organizationId, email)) {
+      throw badInput('email', 'is already used by a user of this organization');
+    }
+    return this.db.transaction(async (tx) => {
+      const user = await repo.insertUser(tx, { organizationId: input.organizationId, email, role: input.role as RoleName, name });
+      const token = await this.issueToken(tx, user, null);
+      return { userId: user.id, email: user.email, role: user.role, token };
+    });
+  }
+
+  async createToken(userId: string, name: string | null): Promise<string> {
+    const user = isUuid(userId) ? await repo.findUser(this.db, userId) : undefined;
+    if (!user) throw new AppError('NOT_FOUND', 'user not found');
+    return this.issueToken(this.db, user, name);
+  }
+
+  async revokeToken(token: string): Promise<boolean> {
+    return repo.revokeTokenByHash(this.db, hashToken(token));
+  }
+
+  /** The viewer behind a token, or undefined for unknown, revoked or malformed tokens. */
+  async authenticate(token: string | undefined): Promise<Viewer | undefined> {
+    if (!token || !looksLikeToken(token)) return undefined;
+    return repo.findViewerByTokenHash(this.db, hashToken(token));
+  }
+
+  private async issueToken(db: Parameters<typeof repo.insertToken>[0], user: repo.UserRow, name: string | null): Promise<string> {
+    const token = generateToken();
+    await repo.insertToken(db, { userId: user.id, organizationId: user.organizationId, tokenHash: hashToken(token), name });
+    return token;
+  }
+}

@@ -1,0 +1,31 @@
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from '../config.ts';
+
+/**
+ * Paths never written to a log: credentials, and the personal fields of CRM records (PDPA/GDPR). Code should
+ * not log them in the first place; this is the net under it.
+ */
+const REDACT = [
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'connectionParams',
+  'appSecret',
+  ...['firstName', 'lastName', 'email', 'phone', 'address', 'notes', 'name'].flatMap((f) => [f, `*.${f}`]),
+];
+
+export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+  return pino({
+    level,
+    base: { service: 'crm-data-admin', ...bindings },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    // Logs go to stderr: CLI commands print their JSON result alone on stdout.
+  }, pino.destination(2));
+}
+
+export type { Logger };
