@@ -110,7 +110,8 @@ export function parseSchedule(
 
 /** True when `name` is an IANA zone name that this runtime knows (offsets like `+05:00` are not names). */
 export function isIanaTimeZone(name: string): boolean {
-  return /^[A-Za-z]/.test(name) && IANAZone.isValidZone(name);
+  // IANAZone.create caches per name, so this stays cheap when nextOccurrence re-checks its schedule on every call.
+  return /^[A-Za-z]/.test(name) && IANAZone.create(name).isValid;
 }
 
 function problem(field: string, rule: string): ScheduleProblem {
