@@ -65,6 +65,10 @@ export const backups = pgTable(
     sha256: text('sha256'),
     error: text('error'),
     attempts: integer('attempts').notNull().default(0),
+    // The pg-boss job (and its retry number) holding a RUNNING row: a retry of the same job may take the row
+    // over from an attempt that died; anything else leaves it alone. `attempts` fences the writes of each attempt.
+    jobId: text('job_id'),
+    jobRetry: integer('job_retry'),
   },
   (t) => [
     index('backups_org_created_idx').on(t.organizationId, t.createdAt, t.id),

@@ -1,0 +1,107 @@
+import { findOrganization } from '../auth/auth.repository.ts';
+import type { Viewer } from '../auth/auth.types.ts';
+import { badInput, notFound } from '../../shared/app-error.ts';
+import * as repo from './backup.repository.ts';
+import { withTransaction, type Queryable } from './backup.repository.ts';
+import * as settingsRepo from './backup-settings.repository.ts';
+import { parseSchedule, type BackupScheduleInput } from './backup-schedule.ts';
+import type { BackupDeps } from './backup-deps.ts';
+import { planNextScheduled, recordTransition } from './backup-transitions.ts';
+import type { BackupSettingsView } from './backup.types.ts';
+
+/** Auto-backup settings: the schedule, and the one PENDING scheduled backup that it keeps planned. */
+export class BackupSettingsService {
+  constructor(private readonly deps: BackupDeps) {}
+
+  async get(organizationId: string): Promise<BackupSettingsView> {
+    return this.view(this.deps.pool, organizationId, await this.organizationTimezone(organizationId));
+  }
+
+  /**
+   * Validates everything before touching anything, then (one transaction) saves the schedule, cancels the
+   * occurrence planned by the previous one and plans the next.
+   */
+  async enable(viewer: Viewer, input: BackupScheduleInput): Promise<BackupSettingsView> {
+    const { deps } = this;
+    const orgTimezone = await this.organizationTimezone(viewer.organizationId);
+    const parsed = parseSchedule(input, { defaultTimezone: orgTimezone });
+    if (!parsed.ok) throw badInput(parsed.field, parsed.rule);
+    const schedule = parsed.schedule;
+    return withTransaction(deps.pool, async (tx) => {
+      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
+      const at = deps.clock.now();
+      await settingsRepo.saveSchedule(tx.q, viewer.organizationId, schedule, { userId: viewer.userId, at });
+      const day = schedule.frequency === 'WEEKLY' ? schedule.dayOfWeek : `day ${schedule.dayOfMonth}`;
+      await deps.activity.record(
+        {
+          organizationId: viewer.organizationId,
+          kind: 'backup.settings_changed',
+          actorId: viewer.userId,
+          summary: `Auto backup enabled: ${schedule.frequency} on ${day} at ${schedule.timeOfDay} (${schedule.timezone})`,
+          subjectType: 'backup_settings',
+          subjectId: viewer.organizationId,
+          data: { autoBackupEnabled: true, ...schedule },
+        },
+        tx.db,
+      );
+      await this.cancelPlanned(tx, viewer, at);
+      await planNextScheduled(tx, deps, viewer.organizationId, null, viewer.userId);
+      return this.view(tx.q, viewer.organizationId, orgTimezone);
+    });
+  }
+
+  async disable(viewer: Viewer): Promise<BackupSettingsView> {
+    const { deps } = this;
+    const orgTimezone = await this.organizationTimezone(viewer.organizationId);
+    return withTransaction(deps.pool, async (tx) => {
+      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
+      const at = deps.clock.now();
+      await settingsRepo.disableSchedule(tx.q, viewer.organizationId, { userId: viewer.userId, at });
+      await deps.activity.record(
+        {
+          organizationId: viewer.organizationId,
+          kind: 'backup.settings_changed',
+          actorId: viewer.userId,
+          summary: 'Auto backup disabled',
+          subjectType: 'backup_settings',
+          subjectId: viewer.organizationId,
+          data: { autoBackupEnabled: false },
+        },
+        tx.db,
+      );
+      await this.cancelPlanned(tx, viewer, at);
+      return this.view(tx.q, viewer.organizationId, orgTimezone);
+    });
+  }
+
+  private async cancelPlanned(tx: repo.TxScope, viewer: Viewer, at: Date): Promise<void> {
+    const planned = await repo.findPendingScheduled(tx.q, viewer.organizationId);
+    if (!planned) return;
+    // Its job stays queued and finds the row CANCELLED: a no-op, like any replayed job.
+    const cancelled = await repo.cancelPending(tx.q, viewer.organizationId, planned.id, at);
+    if (cancelled) await recordTransition(tx, this.deps, cancelled, 'CANCELLED', viewer.userId);
+  }
+
+  private async view(q: Queryable, organizationId: string, orgTimezone: string): Promise<BackupSettingsView> {
+    const settings = await settingsRepo.findSettings(q, organizationId);
+    const enabled = settings?.autoBackupEnabled ?? false;
+    const planned = enabled ? await repo.findPendingScheduled(q, organizationId) : undefined;
+    return {
+      autoBackupEnabled: enabled,
+      frequency: settings?.frequency ?? null,
+      dayOfWeek: settings?.dayOfWeek ?? null,
+      dayOfMonth: settings?.dayOfMonth ?? null,
+      timeOfDay: settings?.timeOfDay ?? null,
+      timezone: settings?.timezone ?? orgTimezone,
+      nextRunAt: planned?.scheduledFor ?? null,
+      updatedAt: settings?.updatedAt ?? null,
+      updatedById: settings?.updatedBy ?? null,
+    };
+  }
+
+  private async organizationTimezone(organizationId: string): Promise<string> {
+    const organization = await findOrganization(this.deps.db, organizationId);
+    if (!organization) throw notFound('organization');
+    return organization.timezone;
+  }
+}

@@ -1,0 +1,159 @@
+import { filter, pipe } from '@graphql-yoga/subscription';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context.ts';
+import type { ConnectionShape } from '../../graphql/connection.ts';
+import type { Topics } from '../../graphql/pubsub.ts';
+import { forbidden, notFound } from '../../shared/app-error.ts';
+import { User } from '../auth/auth.types.ts';
+import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
+import { percentOf } from './backup-progress.ts';
+import {
+  AutoBackupInput,
+  Backup,
+  BackupConnection,
+  BackupEvent,
+  BackupModuleSummary,
+  BackupProgress,
+  BackupSettings,
+  BackupStatus,
+  DownloadLink,
+  type BackupEventView,
+  type BackupRow,
+  type BackupSettingsView,
+  type BackupStatusName,
+} from './backup.types.ts';
+
+type BackupEventPayload = Topics['backupEvent'][1];
+
+const asModule = (name: string | null): CrmModuleName | null =>
+  (CRM_MODULE_NAMES as readonly (string | null)[]).includes(name) ? (name as CrmModuleName) : null;
+
+@Resolver(() => Backup)
+export class BackupResolver {
+  @Authorized('ADMIN')
+  @Query(() => BackupSettings)
+  backupSettings(@Ctx() ctx: GraphQLContext): Promise<BackupSettingsView> {
+    return ctx.services.backups.getSettings(ctx.viewer.organizationId);
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => BackupConnection, { description: 'Newest first' })
+  backups(
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('status', () => [BackupStatus], { nullable: true }) status: BackupStatusName[] | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ConnectionShape<BackupRow>> {
+    return ctx.services.backups.list(ctx.viewer.organizationId, { first, after, status });
+  }
+
+  @Authorized('ADMIN')
+  @Query(() => Backup, { nullable: true })
+  async backup(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<BackupRow | null> {
+    return (await ctx.services.backups.get(ctx.viewer.organizationId, id)) ?? null;
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => BackupSettings, { description: 'Replaces the schedule; plans the next PENDING backup' })
+  enableAutoBackup(@Arg('input', () => AutoBackupInput) input: AutoBackupInput, @Ctx() ctx: GraphQLContext): Promise<BackupSettingsView> {
+    return ctx.services.backups.enableAutoBackup(ctx.viewer, input);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => BackupSettings, { description: 'Cancels the pending scheduled backup' })
+  disableAutoBackup(@Ctx() ctx: GraphQLContext): Promise<BackupSettingsView> {
+    return ctx.services.backups.disableAutoBackup(ctx.viewer);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Backup, { description: 'BACKUP_IN_PROGRESS while a backup runs or a manual one waits' })
+  startManualBackup(@Ctx() ctx: GraphQLContext): Promise<BackupRow> {
+    return ctx.services.backups.startManual(ctx.viewer);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => Backup, { description: 'PENDING only, else BACKUP_ALREADY_STARTED / BACKUP_NOT_CANCELLABLE' })
+  cancelBackup(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<BackupRow> {
+    return ctx.services.backups.cancel(ctx.viewer, id);
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => DownloadLink, { description: 'COMPLETED and kept, else BACKUP_NOT_DOWNLOADABLE' })
+  createBackupDownloadLink(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DownloadLink> {
+    return ctx.services.backups.createDownloadLink(ctx.viewer, id);
+  }
+
+  @Authorized('ADMIN')
+  @Subscription(() => BackupEvent, {
+    description: "The viewer's organization only; all its backups when no id",
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      // Checked here too: the field's @Authorized runs per event, after the stream is already open.
+      if (ctx.viewer.role !== 'ADMIN') throw forbidden();
+      const backupId = (args as { backupId?: string | null }).backupId ?? null;
+      if (backupId !== null && !(await ctx.services.backups.get(ctx.viewer.organizationId, backupId))) throw notFound('backup');
+      const events = ctx.services.pubsub.subscribe('backupEvent', ctx.viewer.organizationId);
+      return backupId === null ? events : pipe(events, filter((e: BackupEventPayload) => e.backupId === backupId));
+    },
+  })
+  async backupEvents(
+    @Arg('backupId', () => ID, { nullable: true }) _backupId: string | null,
+    @Root() event: BackupEventPayload,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<BackupEventView> {
+    // The payload names the backup; what the viewer sees is loaded now, within the viewer's organization.
+    const backup = await ctx.services.backups.get(ctx.viewer.organizationId, event.backupId);
+    if (!backup) throw notFound('backup');
+    return { kind: event.kind as BackupEventView['kind'], backup, at: new Date(event.at) };
+  }
+
+  @FieldResolver(() => User, { nullable: true })
+  requestedBy(@Root() backup: BackupRow, @Ctx() ctx: GraphQLContext): Promise<User | null> | null {
+    return backup.requestedBy ? ctx.users.load(backup.requestedBy) : null;
+  }
+
+  @FieldResolver(() => BackupProgress, { nullable: true, description: 'Null until the backup starts' })
+  progress(@Root() backup: BackupRow): BackupProgress | null {
+    if (backup.status === 'PENDING' || (backup.status === 'CANCELLED' && !backup.startedAt)) return null;
+    const point = { processedRecords: backup.processedRecords, totalRecords: backup.totalRecords };
+    const done = backup.status === 'COMPLETED' || backup.status === 'EXPIRED';
+    return {
+      ...point,
+      percent: done ? 100 : percentOf(point),
+      module: asModule(backup.progressModule),
+    };
+  }
+
+  @FieldResolver(() => [BackupModuleSummary])
+  modules(@Root() backup: BackupRow): BackupModuleSummary[] {
+    return backup.modules.flatMap((m) => {
+      const module = asModule(m.module);
+      return module ? [{ module, recordCount: m.recordCount }] : [];
+    });
+  }
+
+  @FieldResolver(() => Boolean, { description: 'COMPLETED and its archive still kept' })
+  downloadable(@Root() backup: BackupRow): boolean {
+    return backup.status === 'COMPLETED' && backup.storageKey !== null;
+  }
+}
+
+@Resolver(() => BackupSettings)
+export class BackupSettingsResolver {
+  @FieldResolver(() => User, { nullable: true })
+  updatedBy(@Root() settings: BackupSettingsView, @Ctx() ctx: GraphQLContext): Promise<User | null> | null {
+    return settings.updatedById ? ctx.users.load(settings.updatedById) : null;
+  }
+}

@@ -1,0 +1,50 @@
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
+import type { Services } from '../../app.ts';
+import type { HttpRoutes } from '../../graphql/server.ts';
+import { attachmentHeader, parseRange } from './backup-download.ts';
+
+const FORBIDDEN = { error: { code: 'FORBIDDEN', message: 'This download link is invalid or has expired' } };
+const NOT_FOUND = { error: { code: 'NOT_FOUND', message: 'No such backup archive' } };
+
+/** `GET|HEAD /downloads/backups/:id?expires=…&signature=…` (API.md §2): the signed link is the authority. */
+export const backupDownloadRoutes: HttpRoutes = (router, services) => {
+  router.get('/downloads/backups/:id', (req, res) => void serveDownload(services, req, res));
+};
+
+async function serveDownload(services: Services, req: Request, res: Response): Promise<void> {
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  try {
+    const id = String(req.params.id);
+    const archive = await services.backups.resolveDownload(id, req.query.expires, req.query.signature);
+    if (archive === 'forbidden') return void res.status(403).json(FORBIDDEN);
+    if (archive === 'not-found') return void res.status(404).json(NOT_FOUND);
+    const size = archive.blob.size;
+    const requested = parseRange(req.header('range'), size);
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (archive.backup.sha256) res.setHeader('ETag', `"${archive.backup.sha256}"`);
+    if (requested.kind === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${size}`);
+      return void res.status(416).end();
+    }
+    const range = requested.kind === 'range' ? requested.range : undefined;
+    res.status(range ? 206 : 200);
+    res.setHeader('Content-Type', 'application/zip');
+    res.setHeader('Content-Disposition', attachmentHeader(archive.backup.fileName ?? `${archive.backup.id}.zip`));
+    res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : size));
+    if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    if (req.method === 'HEAD') return void res.end();
+    // One activity event per download, not per resumed chunk: a request that starts at byte 0 is a download.
+    if (!range || range.start === 0) await services.backups.recordDownload(archive.backup, range);
+    const stream = await archive.open(range);
+    await pipeline(stream, res).catch((error: NodeJS.ErrnoException) => {
+      // A client that goes away mid-download is normal; anything else is worth a log line.
+      if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+    });
+  } catch (error) {
+    services.log.error({ err: (error as Error).message }, 'backup download failed');
+    if (!res.headersSent) res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
+    else res.destroy();
+  }
+}

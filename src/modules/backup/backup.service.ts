@@ -1,0 +1,218 @@
+import type { Readable } from 'node:stream';
+import type { JobWithMetadata } from 'pg-boss';
+import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
+import { badInput, notFound } from '../../shared/app-error.ts';
+import { isUuid } from '../../shared/validation.ts';
+import type { BlobInfo, ByteRange } from '../../storage/blob-store.ts';
+import type { Viewer } from '../auth/auth.types.ts';
+import { backupAlreadyStarted, backupInProgress, backupNotCancellable, backupNotDownloadable } from './backup.errors.ts';
+import * as repo from './backup.repository.ts';
+import { withTransaction } from './backup.repository.ts';
+import type { BackupScheduleInput } from './backup-schedule.ts';
+import { DEFAULT_TUNING, type BackupDeps, type BackupTuning } from './backup-deps.ts';
+import { signDownloadLink, verifyDownloadLink } from './backup-download.ts';
+import { BackupRunner, type BackupJob } from './backup-runner.ts';
+import { BackupSettingsService } from './backup-settings.service.ts';
+import { BACKUP_QUEUE, enqueueRun, planNextScheduled, recordTransition, type BackupJobData } from './backup-transitions.ts';
+import { BackupStatus, type BackupRow, type BackupSettingsView, type BackupStatusName } from './backup.types.ts';
+
+/** A kept archive, ready to stream to someone holding a valid link. */
+export interface DownloadableArchive {
+  backup: BackupRow;
+  blob: BlobInfo;
+  open(range?: ByteRange): Promise<Readable>;
+}
+
+/** How long a PENDING backup may be overdue before the watchdog checks that its job still exists. */
+const OVERDUE_GRACE_MS = 2 * 60_000;
+const LIVE_JOB_STATES = new Set(['created', 'retry', 'active']);
+
+/** Backups (DESIGN.md "Backups"): requests, cancellation, history, settings, download links, the job runner. */
+export class BackupService {
+  readonly settings: BackupSettingsService;
+  readonly runner: BackupRunner;
+
+  constructor(private readonly deps: BackupDeps) {
+    this.settings = new BackupSettingsService(deps);
+    this.runner = new BackupRunner(deps);
+  }
+
+  /** Tests and benchmarks adjust retention, waits and the test-only slow-down here. */
+  tune(tuning: Partial<BackupTuning>): void {
+    Object.assign(this.deps.tuning, tuning);
+  }
+
+  async get(organizationId: string, id: string): Promise<BackupRow | undefined> {
+    return isUuid(id) ? repo.findBackup(this.deps.pool, organizationId, id) : undefined;
+  }
+
+  async list(
+    organizationId: string,
+    args: { first?: number | null; after?: string | null; status?: string[] | null },
+  ): Promise<ConnectionShape<BackupRow>> {
+    const limit = pageSize(args.first);
+    const cursor = decodeCursor(args.after, 2);
+    const [createdAt, id] = cursor ?? [];
+    if (cursor && (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || typeof id !== 'string' || !isUuid(id))) {
+      throw badInput('after', 'is not a cursor returned by this list');
+    }
+    const statuses = args.status?.length ? (args.status as BackupStatusName[]) : undefined;
+    if (statuses?.some((s) => !(s in BackupStatus))) throw badInput('status', 'must be BackupStatus values');
+    const before = cursor ? { createdAt: createdAt as string, id: id as string } : undefined;
+    const rows = await repo.listBackups(this.deps.pool, organizationId, { limit, before, statuses });
+    return toConnection(
+      rows,
+      limit,
+      (r) => r,
+      (r) => [r.createdAt.toISOString(), r.id],
+      () => repo.countBackups(this.deps.pool, organizationId, statuses),
+    );
+  }
+
+  /** BACKUP_IN_PROGRESS while one runs or a manual one waits; a waiting scheduled one does not block. */
+  startManual(viewer: Viewer): Promise<BackupRow> {
+    const { deps } = this;
+    return withTransaction(deps.pool, async (tx) => {
+      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
+      if (await repo.hasRunningOrPendingManual(tx.q, viewer.organizationId)) throw backupInProgress();
+      const row = await repo.insertPending(tx.q, {
+        organizationId: viewer.organizationId,
+        trigger: 'MANUAL',
+        requestedBy: viewer.userId,
+        createdAt: deps.clock.now(),
+        scheduledFor: null,
+      });
+      if (!row) throw backupInProgress(); // the unique index, should the lock ever be bypassed
+      await enqueueRun(tx, deps, row, 0);
+      await recordTransition(tx, deps, row, 'PENDING', viewer.userId);
+      return row;
+    });
+  }
+
+  /** PENDING → CANCELLED; a cancelled scheduled occurrence makes room for the next one. */
+  async cancel(viewer: Viewer, id: string): Promise<BackupRow> {
+    if (!isUuid(id)) throw notFound('backup');
+    const { deps } = this;
+    return withTransaction(deps.pool, async (tx) => {
+      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
+      const cancelled = await repo.cancelPending(tx.q, viewer.organizationId, id, deps.clock.now());
+      if (!cancelled) {
+        const existing = await repo.findBackup(tx.q, viewer.organizationId, id);
+        if (!existing) throw notFound('backup');
+        if (existing.status === 'RUNNING') throw backupAlreadyStarted();
+        throw backupNotCancellable(existing.status);
+      }
+      await recordTransition(tx, deps, cancelled, 'CANCELLED', viewer.userId);
+      if (cancelled.trigger === 'SCHEDULED') {
+        await planNextScheduled(tx, deps, viewer.organizationId, cancelled.scheduledFor, viewer.userId);
+      }
+      return cancelled;
+    });
+  }
+
+  getSettings(organizationId: string): Promise<BackupSettingsView> {
+    return this.settings.get(organizationId);
+  }
+
+  enableAutoBackup(viewer: Viewer, input: BackupScheduleInput): Promise<BackupSettingsView> {
+    return this.settings.enable(viewer, input);
+  }
+
+  disableAutoBackup(viewer: Viewer): Promise<BackupSettingsView> {
+    return this.settings.disable(viewer);
+  }
+
+  /** A signed link to a kept archive; the request is recorded (it is who a later download belongs to). */
+  async createDownloadLink(viewer: Viewer, id: string): Promise<{ url: string; expiresAt: Date }> {
+    const { deps } = this;
+    const row = await this.get(viewer.organizationId, id);
+    if (!row) throw notFound('backup');
+    if (row.status !== 'COMPLETED' || !row.storageKey) throw backupNotDownloadable(row.status);
+    const { publicUrl, downloadLinkTtlSeconds } = deps.config();
+    const expiresAt = new Date(deps.clock.now().getTime() + downloadLinkTtlSeconds * 1000);
+    const link = signDownloadLink(publicUrl, deps.appSecret, row.id, expiresAt);
+    await deps.activity.record({
+      organizationId: row.organizationId,
+      kind: 'backup.download_link_created',
+      actorId: viewer.userId,
+      summary: `Download link created, valid until ${link.expiresAt.toISOString()}`,
+      subjectType: 'backup',
+      subjectId: row.id,
+    });
+    return link;
+  }
+
+  /**
+   * The archive behind a signed link: 'forbidden' for a bad or expired link, 'not-found' for an unknown backup
+   * or an archive that is no longer kept. Nothing else is revealed.
+   */
+  async resolveDownload(id: string, expires: unknown, signature: unknown): Promise<DownloadableArchive | 'forbidden' | 'not-found'> {
+    const { deps } = this;
+    if (verifyDownloadLink(deps.appSecret, id, expires, signature, deps.clock.now()) !== 'valid') return 'forbidden';
+    const row = isUuid(id) ? await repo.findBackupById(deps.pool, id) : undefined;
+    if (!row || row.status !== 'COMPLETED' || !row.storageKey) return 'not-found';
+    const key = row.storageKey;
+    const blob = await deps.blobs.stat(key);
+    if (!blob) return 'not-found';
+    return { backup: row, blob, open: (range) => deps.blobs.openRead(key, range) };
+  }
+
+  async recordDownload(row: BackupRow, range: ByteRange | undefined): Promise<void> {
+    await this.deps.activity.record({
+      organizationId: row.organizationId,
+      kind: 'backup.downloaded',
+      summary: range ? `Backup archive downloaded (bytes ${range.start}-${range.end})` : 'Backup archive downloaded',
+      subjectType: 'backup',
+      subjectId: row.id,
+      data: { sizeBytes: row.sizeBytes, range: range ?? null },
+    });
+  }
+
+  /** The job handler's entry (pg-boss hands jobs with metadata: retryLimit). */
+  runJob(job: Pick<JobWithMetadata<BackupJobData>, 'id' | 'data' | 'retryCount' | 'signal'> & { retryLimit?: number }, retryLimit: number): Promise<void> {
+    const ref: BackupJob = { id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit ?? retryLimit, signal: job.signal };
+    return this.runner.run(ref);
+  }
+
+  /**
+   * Nothing stays RUNNING forever: a RUNNING backup whose job is over (failed for good, gone) is FAILED. A PENDING
+   * backup whose job was lost is given a new one. Runs on a cron in the workers.
+   */
+  async watchdog(): Promise<{ failed: number; requeued: number }> {
+    const { deps } = this;
+    let failed = 0;
+    let requeued = 0;
+    for (const row of await repo.listRunning(deps.pool)) {
+      if (await this.jobIsLive(row.jobId)) continue;
+      if (await this.runner.fail(row.id, row.attempts, 'The backup worker stopped before the archive was complete')) failed += 1;
+    }
+    const overdue = new Date(deps.clock.now().getTime() - OVERDUE_GRACE_MS);
+    for (const row of await repo.listOverduePending(deps.pool, overdue)) {
+      if (await this.jobIsLive(row.jobId)) continue;
+      await withTransaction(deps.pool, async (tx) => {
+        await repo.lockOrganizationBackups(tx.q, row.organizationId);
+        const again = await repo.findBackupById(tx.q, row.id);
+        if (again?.status === 'PENDING' && again.jobId === row.jobId) {
+          await enqueueRun(tx, deps, again, 0);
+          requeued += 1;
+        }
+      });
+    }
+    return { failed, requeued };
+  }
+
+  private async jobIsLive(jobId: string | null): Promise<boolean> {
+    if (!jobId) return false;
+    const job = await this.deps.boss.getJobById(BACKUP_QUEUE, jobId);
+    return job !== null && LIVE_JOB_STATES.has(job.state);
+  }
+}
+
+/** The service with production defaults: the archive writer loads on first use, tuning per DESIGN.md. */
+export function createBackupService(deps: Omit<BackupDeps, 'loadArchiveBuilder' | 'tuning'>): BackupService {
+  return new BackupService({
+    ...deps,
+    loadArchiveBuilder: () => import('../../export/archive-builder.ts'),
+    tuning: { ...DEFAULT_TUNING },
+  });
+}

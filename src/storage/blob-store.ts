@@ -1,0 +1,70 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** A stored blob as `stat` sees it. */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  modifiedAt: Date;
+}
+
+/** What a completed write produced: measured while writing, so nobody has to read the blob again. */
+export interface BlobWritten {
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+/** Inclusive byte range, as HTTP `Range` names it. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * A write in progress. Bytes go to `stream` under a temporary name; `commit()` makes the blob visible under its
+ * key in one rename, `abort()` throws the bytes away. Until `commit()` resolves, readers of the key see the
+ * previous blob or none, never a part.
+ */
+export interface BlobUpload {
+  readonly key: string;
+  readonly stream: Writable;
+  commit(): Promise<BlobWritten>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Where backup archives live. Keys are relative paths of `[A-Za-z0-9._-]` segments joined by `/`
+ * (e.g. `<organizationId>/<backupId>-1.zip`). The filesystem implementation is fs-blob-store.ts; an S3 one would
+ * implement the same contract (multipart upload completed on commit).
+ */
+export interface BlobStore {
+  /** Writes a whole blob from a stream (temporary name, then rename). */
+  put(key: string, source: Readable | AsyncIterable<Uint8Array>): Promise<BlobWritten>;
+  /** Starts a write that someone else's pipeline feeds (the archive builder writes into `stream`). */
+  beginUpload(key: string): Promise<BlobUpload>;
+  /** Reads the blob, or the inclusive `range` of it; rejects with a `BlobNotFoundError` when absent. */
+  openRead(key: string, range?: ByteRange): Promise<Readable>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  /** Removes the blob and any unfinished write of it; true when a blob was removed. */
+  delete(key: string): Promise<boolean>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`blob not found: ${key}`);
+    this.name = 'BlobNotFoundError';
+  }
+}
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+export const PARTIAL_SUFFIX = '.part';
+
+/** Throws on keys that could escape the store or collide with an unfinished write. */
+export function assertBlobKey(key: string): void {
+  const segments = key.split('/');
+  const ok =
+    key.length <= 1000 &&
+    segments.every((s) => SEGMENT.test(s) && !s.includes('..')) &&
+    !key.endsWith(PARTIAL_SUFFIX);
+  if (!ok) throw new RangeError(`invalid blob key: ${JSON.stringify(key)}`);
+}
