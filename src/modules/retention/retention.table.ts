@@ -20,9 +20,13 @@ export const retentionSettings = pgTable('retention_settings', {
     .primaryKey()
     .references(() => organizations.id, { onDelete: 'cascade' }),
   enabled: boolean('enabled').notNull().default(false),
+  /** How many days ahead admins are told of records about to be masked or deleted (0 = no advance notice). */
+  noticeDays: integer('notice_days').notNull().default(7),
+  /** The advance notice covers records due before this instant: each due day is announced once, not every sweep. */
+  noticeSentThrough: ts('notice_sent_through'),
   updatedAt: ts('updated_at'),
   updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
-});
+}, (t) => [check('retention_settings_notice_days_ck', sql`${t.noticeDays} between 0 and 90`)]);
 
 export const retentionPolicies = pgTable(
   'retention_policies',

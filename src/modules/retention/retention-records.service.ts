@@ -1,0 +1,176 @@
+import type pg from 'pg';
+import { AppError, badInput, forbidden, notFound } from '../../shared/app-error.ts';
+import { isUuid } from '../../shared/validation.ts';
+import type { Viewer } from '../auth/auth.types.ts';
+import { MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from '../crm/crm.modules.ts';
+import type { RecordWriteHooks } from '../crm/crm.service.ts';
+import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
+import { moveRetentionDate, RETENTION_MODULES, type RetentionModule } from './retention-dates.ts';
+import * as records from './retention-records.repository.ts';
+import { maskedRecordAdminOnly, retentionOff } from './retention.errors.ts';
+import * as repo from './retention.repository.ts';
+import { runInTransaction } from './retention.repository.ts';
+import type { RetentionDeps } from './retention.service.ts';
+import { createVaultCipher, type VaultCipher } from './vault-crypto.ts';
+
+/** Dates after this are refused: far beyond any retention need, and `+ actionPeriod` must stay a valid date. */
+const LATEST_RETENTION_DATE = Date.UTC(9000, 0, 1);
+
+/** What `vaultContext` binds a vault entry to: it only decrypts for the record it was written for. */
+export function vaultContext(organizationId: string, module: RetentionModule, recordId: string): string {
+  return `${organizationId}/${module}/${recordId}`;
+}
+
+export function isRetentionModule(module: string): module is RetentionModule {
+  return (RETENTION_MODULES as readonly string[]).includes(module);
+}
+
+/** Per-record control: the retention date, legal holds, and the write hooks crm runs on every record write. */
+export class RetentionRecordControl {
+  private readonly cipher: VaultCipher;
+
+  constructor(private readonly deps: RetentionDeps) {
+    this.cipher = createVaultCipher(deps.appSecret);
+  }
+
+  /**
+   * Owner or ADMIN on ACTIVE/EXPIRED records, ADMIN only on MASKED ones. The deletion date moves with the
+   * retention date; a future date makes an EXPIRED record ACTIVE again and unmasks a MASKED one from the vault.
+   */
+  async updateRecordRetention(viewer: Viewer, module: CrmModuleName, id: string, retentionEndsAt: Date): Promise<records.RecordRetentionRow> {
+    const target = checkTarget(module, id);
+    if (Number.isNaN(retentionEndsAt.getTime()) || retentionEndsAt.getTime() >= LATEST_RETENTION_DATE) {
+      throw badInput('retentionEndsAt', 'must be a date before the year 9000');
+    }
+    return runInTransaction(this.deps.pool, async (client, db) => {
+      const rules = await repo.lockRules(client, viewer.organizationId, target);
+      const current = await records.findRecordRetention(client, target, viewer.organizationId, id, true);
+      if (!current) throw notFound(MODULES[target].noun);
+      checkMayChange(viewer, target, current);
+      const policy = repo.activePolicy(rules);
+      if (!policy) throw retentionOff(target);
+      const dates = moveRetentionDate(retentionEndsAt, policy);
+      const future = dates.retentionEndsAt.getTime() > this.deps.clock.now().getTime();
+      const unmask = future && current.retentionState === 'MASKED';
+      const updated = unmask
+        ? await this.unmask(client, viewer.organizationId, target, id, dates)
+        : await records.setRecordRetention(client, target, viewer.organizationId, id, {
+            ...dates,
+            state: future && current.retentionState === 'EXPIRED' ? 'ACTIVE' : current.retentionState,
+          });
+      await this.deps.activity.record(
+        {
+          organizationId: viewer.organizationId,
+          kind: unmask ? 'retention.record_unmasked' : 'retention.record_date_changed',
+          actorId: viewer.userId,
+          summary: `${unmask ? 'Unmasked a' : 'Changed the retention date of a'} ${MODULES[target].noun}`,
+          subjectType: target,
+          subjectId: id,
+          data: { before: retentionData(current), after: retentionData(updated) },
+        },
+        db,
+      );
+      return updated;
+    });
+  }
+
+  async setLegalHold(viewer: Viewer, module: CrmModuleName, id: string, hold: boolean): Promise<records.RecordRetentionRow> {
+    const target = checkTarget(module, id);
+    return runInTransaction(this.deps.pool, async (client, db) => {
+      const current = await records.findRecordRetention(client, target, viewer.organizationId, id, true);
+      if (!current) throw notFound(MODULES[target].noun);
+      if (current.legalHold === hold) return current;
+      const updated = (await records.setLegalHold(client, target, viewer.organizationId, id, hold))!;
+      await this.deps.activity.record(
+        {
+          organizationId: viewer.organizationId,
+          kind: 'retention.legal_hold_changed',
+          actorId: viewer.userId,
+          summary: `Legal hold ${hold ? 'placed on' : 'lifted from'} a ${MODULES[target].noun}`,
+          subjectType: target,
+          subjectId: id,
+          data: { before: { legalHold: current.legalHold }, after: { legalHold: hold } },
+        },
+        db,
+      );
+      return updated;
+    });
+  }
+
+  /** The hooks crm runs inside each record write's transaction. */
+  hooks(): RecordWriteHooks {
+    return {
+      beforeUpdate: async (_client, viewer, spec, record) => {
+        if (spec.retention && record.retentionState === 'MASKED' && viewer.role !== 'ADMIN') {
+          throw maskedRecordAdminOnly(spec.noun);
+        }
+      },
+      afterWrite: (client, spec, record) => this.afterWrite(client, spec, record),
+    };
+  }
+
+  /**
+   * Dates on insert (any basis, or whenever a record has none yet) and on every update under UPDATED_AT.
+   * Masked records keep their dates: only an explicit retention change unmasks.
+   */
+  private async afterWrite(client: pg.PoolClient, spec: ModuleSpec, record: CrmRecord): Promise<CrmRecord> {
+    if (!spec.retention || !isRetentionModule(spec.module) || record.retentionState === 'MASKED') return record;
+    const policy = repo.activePolicy(await repo.lockRules(client, record.organizationId, spec.module));
+    if (!policy) return record;
+    if (policy.basis === 'CREATED_AT' && record.retentionEndsAt) return record;
+    await records.applyRules(client, spec.module, record.organizationId, policy, { id: record.id }, this.deps.clock.now());
+    const fresh = await records.findRecordRetention(client, spec.module, record.organizationId, record.id);
+    return fresh ? { ...record, ...fresh } : record;
+  }
+
+  private async unmask(
+    client: pg.PoolClient,
+    organizationId: string,
+    module: RetentionModule,
+    id: string,
+    dates: { retentionEndsAt: Date; deletesAt: Date },
+  ): Promise<records.RecordRetentionRow> {
+    const blob = await records.findVaultEntry(client, organizationId, module, id);
+    if (!blob) {
+      // Nothing to restore from: keep the record masked rather than call masked values the originals.
+      throw new AppError('INTERNAL_SERVER_ERROR', 'The vault holds no originals for this record; it stays masked');
+    }
+    const plain = this.cipher.decrypt(blob, vaultContext(organizationId, module, id)).toString('utf8');
+    const originals = pickPersonal(module, JSON.parse(plain) as Record<string, unknown>);
+    const restored = await records.restoreMaskedRecord(client, module, organizationId, id, originals, dates);
+    await records.deleteVaultEntry(client, organizationId, module, id);
+    return restored;
+  }
+}
+
+function checkTarget(module: CrmModuleName, id: string): RetentionModule {
+  if (!isRetentionModule(module)) throw badInput('module', 'must be LEADS or CONTACTS (the modules with retention)');
+  if (!isUuid(id)) throw notFound(MODULES[module].noun);
+  return module;
+}
+
+function checkMayChange(viewer: Viewer, module: RetentionModule, current: records.RecordRetentionRow): void {
+  if (viewer.role === 'ADMIN') return;
+  if (current.retentionState === 'MASKED') throw maskedRecordAdminOnly(MODULES[module].noun);
+  if (current.ownerId !== viewer.userId) {
+    throw forbidden(`Only the ${MODULES[module].noun}'s owner or an admin may change its retention date`);
+  }
+}
+
+function retentionData(r: records.RecordRetentionRow): Record<string, unknown> {
+  return {
+    state: r.retentionState,
+    retentionEndsAt: r.retentionEndsAt?.toISOString() ?? null,
+    deletesAt: r.deletesAt?.toISOString() ?? null,
+  };
+}
+
+/** Only the module's personal fields, as strings or null, whatever else the decrypted JSON holds. */
+function pickPersonal(module: RetentionModule, data: Record<string, unknown>): Partial<Record<PersonalField, string | null>> {
+  const out: Partial<Record<PersonalField, string | null>> = {};
+  for (const field of PERSONAL_FIELDS[module]) {
+    const value = data[field];
+    out[field] = typeof value === 'string' ? value : null;
+  }
+  return out;
+}
