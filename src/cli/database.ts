@@ -1,0 +1,21 @@
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import type { Logger } from '../shared/logger.ts';
+
+export interface ResolvedDatabase {
+  url: string;
+  embedded: boolean;
+  /** Stops an embedded server this process started; a no-op otherwise. */
+  stop(): Promise<void>;
+}
+
+/**
+ * DATABASE_URL when set; otherwise the embedded PostgreSQL under DATA_DIR/pg — joined if a running `serve`
+ * started it (its port is recorded there), else started here.
+ */
+export async function resolveDatabase(config: Config, log: Logger): Promise<ResolvedDatabase> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log });
+  return { url: server.url, embedded: true, stop: () => server.stop() };
+}
