@@ -15,6 +15,8 @@ export interface Config {
   host: string;
   /** Base of the links the service hands out (downloads, GraphiQL). */
   publicUrl: string;
+  /** False when derived from HOST/PORT: then the address actually bound (PORT=0) replaces it at start. */
+  publicUrlFromEnv: boolean;
   /** Unset: generated once and kept under `dataDir` (see app-secret.ts); required in production. */
   appSecret: string | undefined;
   logLevel: LogLevel;
@@ -88,6 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     publicUrl: urlVar(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${linkHost}:${port}`,
+    publicUrlFromEnv: Boolean(env.PUBLIC_URL),
     appSecret,
     logLevel,
     downloadLinkTtlSeconds: intVar(env, 'DOWNLOAD_LINK_TTL_SECONDS', 900, 10, 7 * 24 * 3600),

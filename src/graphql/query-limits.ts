@@ -51,8 +51,10 @@ export function queryLimitsRule(context: ValidationContext): ASTVisitor {
 
   return {
     OperationDefinition(node) {
-      if (node.selectionSet.selections.some((s) => s.kind === Kind.FIELD && s.name.value === '__schema')) return;
-      const { depth, cost } = measureSet(node.selectionSet, new Set());
+      // GraphiQL's introspection (`__schema`, deeply nested type refs) is exempt, but only that root field:
+      // exempting the whole operation would let any query bypass the limits by selecting `__schema` too.
+      const selections = node.selectionSet.selections.filter((s) => !(s.kind === Kind.FIELD && s.name.value === '__schema'));
+      const { depth, cost } = measureSet({ ...node.selectionSet, selections }, new Set());
       const message =
         depth > MAX_DEPTH
           ? `Query is nested ${depth} levels deep; the limit is ${MAX_DEPTH}`

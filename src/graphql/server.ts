@@ -14,7 +14,7 @@ import type { Services } from '../app.ts';
 import { parseBearer } from '../modules/auth/token.ts';
 import type { Viewer } from '../modules/auth/auth.types.ts';
 import { createContext, type GraphQLContext } from './context.ts';
-import { formatError, isExpectedError } from './errors.ts';
+import { errorForLog, formatError, isExpectedError } from './errors.ts';
 import { graphiqlPage } from './graphiql.ts';
 import { queryLimitsRule } from './query-limits.ts';
 import { buildAppSchema } from './schema.ts';
@@ -42,6 +42,7 @@ export async function startHttpServer(
   app.disable('x-powered-by');
   const httpServer = http.createServer(app);
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const formatWsError = formatError(services.config.production);
   const wsCleanup = useServer<Record<string, unknown>, { viewer?: Viewer }>(
     {
       schema,
@@ -52,7 +53,7 @@ export async function startHttpServer(
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized: send connectionParams.authorization');
           return false;
         }
-        const viewer = await services.auth.authenticate(token);
+        const viewer = await authenticate(services, token);
         if (!viewer) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.viewer = viewer;
         return true;
@@ -70,7 +71,14 @@ export async function startHttpServer(
         return errors.length > 0 ? errors : undefined;
       },
       onError: (_ctx, _id, _payload, errors) => {
-        for (const error of errors) if (!isExpectedError(error)) services.log.error({ err: error.message }, 'subscription error');
+        for (const error of errors) if (!isExpectedError(error)) services.log.error(errorForLog(error), 'subscription error');
+      },
+      // graphql-ws sends execution errors as they are: map them exactly as Apollo's formatError does over HTTP,
+      // so no SQL, stack or parameter reaches a subscriber in production.
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        for (const error of result.errors) if (!isExpectedError(error)) services.log.error(errorForLog(error), 'subscription error');
+        return { ...result, errors: result.errors.map((error) => formatWsError(error.toJSON(), error)) };
       },
     },
     wsServer,
@@ -79,6 +87,8 @@ export async function startHttpServer(
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     csrfPrevention: true,
+    // main.ts owns SIGINT/SIGTERM: it drains HTTP, stops jobs, then stops PostgreSQL, in that order.
+    stopOnTerminationSignals: false,
     introspection: true,
     includeStacktraceInErrorResponses: !services.config.production,
     formatError: formatError(services.config.production),
@@ -121,12 +131,13 @@ export async function startHttpServer(
       context: async ({ req, res }) => {
         const header = req.header('authorization');
         if (!header) throw unauthenticated('Send an API token: Authorization: Bearer <token>');
-        const viewer = await services.auth.authenticate(parseBearer(header));
+        const viewer = await authenticate(services, parseBearer(header));
         if (!viewer) throw unauthenticated('Unknown, revoked or malformed API token');
         return createContext(viewer, services, res.locals.requestId as string, services.log);
       },
     }),
   );
+  app.use(httpErrorHandler(services));
 
   await new Promise<void>((resolve) => httpServer.listen(opts.port, opts.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
@@ -141,6 +152,35 @@ export async function startHttpServer(
   };
 }
 
+/**
+ * The viewer behind a token. A failure (the database is down) is logged here, since neither Apollo (context
+ * errors) nor graphql-ws (onConnect errors) logs it, and surfaces as a bare error: drizzle's message would carry
+ * the SQL and the token hash to the client (graphql-ws puts it in the close reason outside production).
+ */
+async function authenticate(services: Services, token: string | undefined): Promise<Viewer | undefined> {
+  try {
+    return await services.auth.authenticate(token);
+  } catch (error) {
+    services.log.error(errorForLog(error), 'authentication failed unexpectedly');
+    throw new Error('Internal server error');
+  }
+}
+
+/**
+ * The last handler: malformed or oversized JSON bodies (body-parser) and whatever a route lets through get a
+ * GraphQL-shaped JSON answer. Express's own handler would send an HTML page with the stack trace whenever its
+ * NODE_ENV is not "production", whatever our Config says.
+ */
+function httpErrorHandler(services: Services): express.ErrorRequestHandler {
+  return (error: { status?: unknown; expose?: unknown; message?: unknown }, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const status = typeof error.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) services.log.error(errorForLog(error), 'unexpected error in an HTTP route');
+    const message = status === 500 ? 'Internal server error' : error.expose === true ? String(error.message) : 'Bad request';
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  };
+}
+
 /** A log line (without variables: they may hold personal data) on failures. */
 function errorLoggingPlugin(services: Services): ApolloServerPlugin<GraphQLContext> {
   return {
@@ -150,7 +190,7 @@ function errorLoggingPlugin(services: Services): ApolloServerPlugin<GraphQLConte
           for (const error of errors) {
             if (isExpectedError(error)) continue;
             (contextValue?.log ?? services.log).error(
-              { err: error.originalError?.message ?? error.message, stack: error.originalError?.stack, operationName },
+              { ...errorForLog(error), operationName },
               'unexpected error in GraphQL operation',
             );
           }

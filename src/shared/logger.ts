@@ -19,13 +19,18 @@ const REDACT = [
   ...['firstName', 'lastName', 'email', 'phone', 'address', 'notes', 'name'].flatMap((f) => [f, `*.${f}`]),
 ];
 
-export function createLogger(level: LogLevel, bindings: Record<string, unknown> = {}): Logger {
+/** `destination`: tests pass a stream to read what would be logged. */
+export function createLogger(
+  level: LogLevel,
+  bindings: Record<string, unknown> = {},
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino({
     level,
     base: { service: 'crm-data-admin', ...bindings },
     redact: { paths: REDACT, censor: '[redacted]' },
     // Logs go to stderr: CLI commands print their JSON result alone on stdout.
-  }, pino.destination(2));
+  }, destination);
 }
 
 export type { Logger };

@@ -5,6 +5,7 @@ import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Role } from '../../src/config.ts';
 import type { Clock } from '../../src/shared/clock.ts';
+import type { Logger } from '../../src/shared/logger.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
@@ -26,7 +27,9 @@ export interface TestApp {
 }
 
 /** A real app (HTTP on a random port, pg-boss, LISTEN/NOTIFY) on a database of the test's own. */
-export async function startTestApp(opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string> } = {}): Promise<TestApp & { db: TestDatabase }> {
+export async function startTestApp(
+  opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string>; log?: Logger } = {},
+): Promise<TestApp & { db: TestDatabase }> {
   const db = opts.db ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/crm-data-admin-test-data', ...opts.env });
   const app = await createApp({
@@ -35,7 +38,7 @@ export async function startTestApp(opts: { db?: TestDatabase; role?: Role; clock
     appSecret: TEST_SECRET,
     role: opts.role ?? 'all',
     clock: opts.clock,
-    log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    log: opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     listen: { host: '127.0.0.1', port: 0 },
   });
   const url = app.http?.url ?? '';

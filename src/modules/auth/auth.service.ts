@@ -24,7 +24,11 @@ export function slugify(name: string): string {
 }
 
 export class AuthService {
-  constructor(private readonly db: Db) {}
+  private readonly viewerByTokenHash: ReturnType<typeof repo.viewerByTokenHashQuery>;
+
+  constructor(private readonly db: Db) {
+    this.viewerByTokenHash = repo.viewerByTokenHashQuery(db);
+  }
 
   /** A new organization with its first ADMIN and an API token for them. */
   async createOrganization(input: { name: string; timezone?: string }): Promise<{
@@ -72,7 +76,8 @@ export class AuthService {
   /** The viewer behind a token, or undefined for unknown, revoked or malformed tokens. */
   async authenticate(token: string | undefined): Promise<Viewer | undefined> {
     if (!token || !looksLikeToken(token)) return undefined;
-    return repo.findViewerByTokenHash(this.db, hashToken(token));
+    const [viewer] = await this.viewerByTokenHash.execute({ tokenHash: hashToken(token) });
+    return viewer;
   }
 
   private async issueToken(db: Parameters<typeof repo.insertToken>[0], user: repo.UserRow, name: string | null): Promise<string> {

@@ -11,7 +11,8 @@ const RETENTION_SELECT = `, retention_state as "retentionState", retention_ends_
 /** The select list of a module, computed once: camelCase aliases of every column. */
 const SELECT: Record<CrmModuleName, string> = Object.fromEntries(
   Object.values(MODULES).map((spec) => {
-    const fields = Object.entries(spec.fields).map(([name, f]) => `${f.column} as "${name}"`);
+    // A DATE as text: node-pg would parse it into a local-midnight Date, which GraphQL's String prints as epoch ms.
+    const fields = Object.entries(spec.fields).map(([name, f]) => `${f.column}${f.kind === 'date' ? '::text' : ''} as "${name}"`);
     const list = [
       'id',
       'organization_id as "organizationId"',
@@ -32,10 +33,12 @@ export async function findRecord(
   id: string,
   lock = false,
 ): Promise<CrmRecord | undefined> {
-  const { rows } = await db.query<CrmRecord>(
-    `select ${SELECT[spec.module]} from ${spec.table} where organization_id = $1 and id = $2${lock ? ' for update' : ''}`,
-    [organizationId, id],
-  );
+  // Named: the lookup behind `contact(id)` and every update is parsed and planned once per connection.
+  const { rows } = await db.query<CrmRecord>({
+    name: `crm_find_${spec.table}${lock ? '_for_update' : ''}`,
+    text: `select ${SELECT[spec.module]} from ${spec.table} where organization_id = $1 and id = $2${lock ? ' for update' : ''}`,
+    values: [organizationId, id],
+  });
   return rows[0];
 }
 

@@ -32,10 +32,14 @@ function recordResolver(module: CrmModuleName, type: ClassType, input: ClassType
 
   @Resolver()
   class RecordResolver {
+    // NOT_FOUND rather than null (API.md §4): the same answer for an id of another organization as for one
+    // that exists nowhere. Nullable, so the other fields of a query still answer.
     @Authorized()
     @Query(() => type, { name: noun, nullable: true })
     async one(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<CrmRecord | null> {
-      return (await ctx.services.crm.get(ctx.viewer, module, id)) ?? null;
+      const record = await ctx.services.crm.get(ctx.viewer, module, id);
+      if (!record) throw notFound(noun);
+      return record;
     }
 
     @Authorized()

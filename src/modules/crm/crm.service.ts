@@ -50,7 +50,8 @@ export class CrmService {
     const limit = pageSize(args.first);
     const cursor = decodeCursor(args.after, 2);
     const after = cursor ? { createdAt: String(cursor[0]), id: String(cursor[1]) } : undefined;
-    if (after && (!isUuid(after.id) || Number.isNaN(Date.parse(after.createdAt)))) {
+    // Exactly the instant this list encoded: a loosely parsed date ("1") would reach PostgreSQL and fail there.
+    if (after && (!isUuid(after.id) || !isIsoInstant(after.createdAt))) {
       throw badInput('after', 'is not a cursor returned by this list');
     }
     const retentionState = args.retentionState ?? undefined;
@@ -140,6 +141,11 @@ export class CrmService {
       client.release();
     }
   }
+}
+
+function isIsoInstant(value: string): boolean {
+  const date = new Date(value);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === value;
 }
 
 async function lockRecord(client: pg.PoolClient, spec: ModuleSpec, organizationId: string, id: string): Promise<CrmRecord> {

@@ -1,0 +1,88 @@
+import { getIntrospectionQuery } from 'graphql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_COST, MAX_DEPTH } from '../../src/graphql/query-limits.ts';
+import { createOrg, type TestOrg } from '../support/factories.ts';
+import { countRows, type RunningTestApp } from '../support/foundation-helpers.ts';
+import { codeOf, startTestApp } from '../support/test-app.ts';
+
+/** `__type { fields { type { ofType { … } } } }`: the only unbounded nesting the schema offers is introspection's. */
+function deepQuery(levels: number): string {
+  let inner = 'name';
+  for (let i = 0; i < levels; i++) inner = `ofType { ${inner} }`;
+  return `query Deep { __type(name: "Query") { fields { type { ${inner} } } } }`;
+}
+
+/** Aliased pages of contacts with their relations: each costs ~701, so enough of them exceed MAX_COST. */
+function costlyQuery(aliases: number): string {
+  const page = 'contacts(first: 100) { nodes { id account { id name owner { id } } } }';
+  return `query Costly { ${Array.from({ length: aliases }, (_, i) => `c${i}: ${page}`).join(' ')} }`;
+}
+
+describe('query limits', () => {
+  let t: RunningTestApp;
+  let org: TestOrg;
+  beforeAll(async () => {
+    t = await startTestApp();
+    org = await createOrg(t.app);
+  });
+  afterAll(async () => t.close());
+
+  it('accepts a query just within both limits', async () => {
+    const res = await t.gql(org.admin.token, deepQuery(MAX_DEPTH - 4));
+    expect(res.errors).toBeUndefined();
+    const costly = await t.gql(org.admin.token, costlyQuery(Math.floor(MAX_COST / 701)));
+    expect(costly.errors).toBeUndefined();
+  });
+
+  it('refuses a too-deep query with QUERY_TOO_COMPLEX before executing it', async () => {
+    const res = await t.gql(org.admin.token, deepQuery(MAX_DEPTH));
+    expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
+    expect(res.errors?.[0]?.message).toMatch(new RegExp(`limit is ${MAX_DEPTH}`));
+    expect(res.data).toBeUndefined();
+  });
+
+  it('refuses a too-costly query with QUERY_TOO_COMPLEX before executing it', async () => {
+    const res = await t.gql(org.admin.token, costlyQuery(Math.ceil(MAX_COST / 701) + 1));
+    expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
+    expect(res.errors?.[0]?.message).toMatch(/cost \d+ exceeds the limit/);
+    expect(res.data).toBeUndefined();
+  });
+
+  it.each([
+    ['too deep', deepQuery(MAX_DEPTH)],
+    ['too costly', costlyQuery(40)],
+  ])('executes nothing of a document whose other operation is %s (a mutation beside it is not run)', async (_label, heavy) => {
+    const before = await countRows(t.db.pool, 'accounts');
+    const res = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${org.admin.token}` },
+      body: JSON.stringify({
+        query: `mutation Write { createAccount(input: { name: "must not exist" }) { id } } ${heavy}`,
+        operationName: 'Write',
+      }),
+    });
+    const body = (await res.json()) as { data?: unknown; errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]!.extensions.code).toBe('QUERY_TOO_COMPLEX');
+    expect(body.data).toBeUndefined();
+    expect(await countRows(t.db.pool, 'accounts')).toBe(before);
+  });
+
+  it('cannot be switched off by selecting __schema beside a costly field', async () => {
+    const res = await t.gql(org.admin.token, costlyQuery(40).replace('query Costly { ', 'query Costly { __schema { queryType { name } } '));
+    expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
+    expect(res.data).toBeUndefined();
+  });
+
+  it("still answers GraphiQL's full introspection query", async () => {
+    const res = await t.gql<{ __schema: { types: unknown[] } }>(org.standard.token, getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true }));
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.__schema.types.length).toBeGreaterThan(20);
+  });
+
+  it('costs `first: $variable` at the largest page, since validation runs before variables are known', async () => {
+    const page = 'contacts(first: $n) { nodes { id account { id name owner { id } } } }';
+    const query = `query($n: Int) { ${Array.from({ length: 30 }, (_, i) => `c${i}: ${page}`).join(' ')} }`;
+    const res = await t.gql(org.admin.token, query, { n: 1 });
+    expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
+  });
+});

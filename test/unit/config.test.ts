@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const SECRET = 'x'.repeat(32);
+
+describe('loadConfig', () => {
+  it('has the documented defaults (API.md §1)', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      production: false,
+      databaseUrl: undefined,
+      dataDir: path.resolve('./.data'),
+      storageDir: path.resolve('./.data/backups'),
+      port: 4000,
+      host: '127.0.0.1',
+      publicUrl: 'http://127.0.0.1:4000',
+      appSecret: undefined,
+      logLevel: 'info',
+      downloadLinkTtlSeconds: 900,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://u:p@db:5432/crm',
+      DATA_DIR: '/var/lib/crm',
+      STORAGE_DIR: '/mnt/backups',
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      PUBLIC_URL: 'https://crm.example.com/',
+      APP_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      DOWNLOAD_LINK_TTL_SECONDS: '60',
+    });
+    expect(config).toMatchObject({
+      production: true,
+      databaseUrl: 'postgresql://u:p@db:5432/crm',
+      dataDir: '/var/lib/crm',
+      storageDir: '/mnt/backups',
+      port: 8080,
+      host: '0.0.0.0',
+      publicUrl: 'https://crm.example.com',
+      appSecret: SECRET,
+      logLevel: 'warn',
+      downloadLinkTtlSeconds: 60,
+    });
+  });
+
+  it('derives links from the port, and from localhost when listening on every interface', () => {
+    expect(loadConfig({ PORT: '5000' }).publicUrl).toBe('http://127.0.0.1:5000');
+    expect(loadConfig({ HOST: '0.0.0.0' }).publicUrl).toBe('http://localhost:4000');
+    expect(loadConfig({ HOST: '::' }).publicUrl).toBe('http://localhost:4000');
+    expect(loadConfig({ DATA_DIR: '/d' }).storageDir).toBe('/d/backups');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', APP_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
+      port: 4000,
+      databaseUrl: undefined,
+      appSecret: undefined,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    ['PORT', { PORT: 'abc' }],
+    ['PORT', { PORT: '-1' }],
+    ['PORT', { PORT: '65536' }],
+    ['PORT', { PORT: '80.5' }],
+    ['PORT', { PORT: ' 80' }],
+    ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://example.com' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'example.com' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],
+    ['APP_SECRET', { APP_SECRET: 'short' }],
+    ['APP_SECRET', { NODE_ENV: 'production' }],
+    ['DOWNLOAD_LINK_TTL_SECONDS', { DOWNLOAD_LINK_TTL_SECONDS: '1' }],
+    ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '10' }],
+  ])('stops with a message naming %s for %o', (variable, env) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it('never echoes the value of APP_SECRET in its message', () => {
+    expect(() => loadConfig({ APP_SECRET: 'tooshort-secret' })).toThrow(/APP_SECRET must be at least 32 characters$/);
+  });
+
+  it('reads nothing but the env object it is given', () => {
+    process.env.PORT = '1234';
+    try {
+      expect(loadConfig({}).port).toBe(4000);
+    } finally {
+      delete process.env.PORT;
+    }
+  });
+});
