@@ -73,7 +73,7 @@ export class CrmService {
     return this.inTransaction(async (client) => {
       const record = await repo.insertRecord(client, spec, viewer.organizationId, ownerId ?? null, values);
       return this.runAfterWrite(client, spec, record);
-    });
+    }, spec);
   }
 
   async update(viewer: Viewer, module: CrmModuleName, id: string, input: Record<string, unknown>): Promise<CrmRecord> {
@@ -88,7 +88,7 @@ export class CrmService {
       const record = await repo.updateRecord(client, spec, viewer.organizationId, id, values, ownerId);
       if (!record) throw notFound(spec.noun);
       return this.runAfterWrite(client, spec, record);
-    });
+    }, spec);
   }
 
   async delete(viewer: Viewer, module: CrmModuleName, id: string): Promise<boolean> {
@@ -127,7 +127,7 @@ export class CrmService {
     return current;
   }
 
-  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>, spec?: ModuleSpec): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('begin');
@@ -136,11 +136,12 @@ export class CrmService {
       return result;
     } catch (error) {
       await client.query('rollback').catch(() => undefined);
-      throw error;
+      throw spec ? referenceRaceAsBadInput(spec, error) : error;
     } finally {
       client.release();
     }
   }
+
 }
 
 function isIsoInstant(value: string): boolean {
@@ -152,4 +153,20 @@ async function lockRecord(client: pg.PoolClient, spec: ModuleSpec, organizationI
   const record = await repo.findRecord(client, spec, organizationId, id, true);
   if (!record) throw notFound(spec.noun);
   return record;
+}
+
+/**
+ * References are checked before the write, so a referenced record deleted in between makes the foreign key
+ * fail at insert/update: the same mistake as naming a missing record, so the same answer (not a 500).
+ */
+export function referenceRaceAsBadInput(spec: ModuleSpec, error: unknown): unknown {
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError.code !== '23503' || !pgError.constraint) return error;
+  for (const [field, rule] of Object.entries(spec.fields)) {
+    if (rule.kind === 'ref' && pgError.constraint.includes(rule.column)) {
+      return badInput(field, `must be the id of a ${MODULES[rule.ref!].noun} of your organization`);
+    }
+  }
+  if (pgError.constraint.includes('owner_id')) return badInput('ownerId', 'must be the id of a user of your organization');
+  return error;
 }
