@@ -1,0 +1,182 @@
+import type { Readable } from 'node:stream';
+import { decodeXlsxText } from '../export/xlsx-xml.ts';
+import { RejectedCell, UnreadableFileError, type CellValue, type TableReader, type TableRow } from './table.types.ts';
+import { readWorkbook, type XlsxWorkbook } from './xlsx-workbook.ts';
+import { streamXml, type XmlHandlers } from './xml-stream.ts';
+import { openZip } from './zip-file.ts';
+
+/**
+ * Streams the worksheets of an XLSX file on disk, in workbook order, each as a header row and data rows.
+ *
+ * Why not exceljs's WorkbookReader: it reads the package as a forward-only stream, so when worksheets come
+ * before the shared strings and relationships (exactly how exceljs's own streaming writer lays files out) it
+ * spools every sheet to a temporary file first; and it XML-decodes `t="str"` cell text a second time, so a cell
+ * holding the text `&amp;` comes back as `&`. Here yauzl opens the package at random, the small parts
+ * (workbook, relationships, styles, shared strings) are read first, then each sheet is parsed with saxes (the
+ * XML parser exceljs itself uses) straight from its ZIP entry.
+ */
+export async function* readXlsxTables(filePath: string, file: string): AsyncGenerator<TableReader> {
+  const zip = await openZip(filePath, file);
+  try {
+    const workbook = await readWorkbook(zip, file);
+    if (workbook.sheets.length === 0) throw new UnreadableFileError(file, 'has no worksheet');
+    for (const sheet of workbook.sheets) {
+      const label = `${file} [${sheet.name}]`;
+      const input = await zip.open(sheet.entry);
+      const rows = sheetRows(input, workbook)[Symbol.asyncIterator]();
+      const first = await rows.next();
+      if (first.done) continue; // an empty sheet holds nothing to import
+      const header = first.value.cells.map((c) => (typeof c === 'string' ? c : c === null ? '' : String(c)));
+      yield { file: label, header, rows: rest(rows), close: () => void input.destroy() };
+      input.destroy(); // the consumer may have stopped early; the next sheet needs nothing of this one
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+async function* rest(rows: AsyncIterator<TableRow>): AsyncGenerator<TableRow> {
+  for (let r = await rows.next(); !r.done; r = await rows.next()) yield r.value;
+}
+
+/** The rows of one worksheet's XML (`<sheetData><row r><c r t s><v>|<is><t>|<f>`), rows with no cells skipped. */
+export function sheetRows(input: Readable, workbook: XlsxWorkbook): AsyncGenerator<TableRow> {
+  return streamXml<TableRow>(input, (emit) => new SheetHandlers(workbook, emit));
+}
+
+interface CellState {
+  col: number;
+  type: string;
+  style: number;
+  formula: boolean;
+  hasValue: boolean;
+  text: string;
+}
+
+class SheetHandlers implements XmlHandlers {
+  private row = 0;
+  private cells: (CellValue | RejectedCell)[] | undefined;
+  private cell: CellState | undefined;
+  private nextCol = 0;
+  private capture = false;
+  private inPhonetic = false;
+
+  constructor(
+    private readonly workbook: XlsxWorkbook,
+    private readonly emit: (row: TableRow) => void,
+  ) {}
+
+  open(name: string, a: Record<string, string>): void {
+    switch (name) {
+      case 'row':
+        this.row = a.r ? Number(a.r) : this.row + 1;
+        this.cells = [];
+        this.nextCol = 0;
+        return;
+      case 'c':
+        this.cell = {
+          col: a.r ? columnIndex(a.r) : this.nextCol,
+          type: a.t ?? 'n',
+          style: a.s ? Number(a.s) : 0,
+          formula: false,
+          hasValue: false,
+          text: '',
+        };
+        return;
+      case 'f':
+        if (this.cell) this.cell.formula = true;
+        return;
+      case 'v':
+      case 't':
+        if (this.cell && !this.inPhonetic) {
+          this.capture = true;
+          this.cell.hasValue = true;
+        }
+        return;
+      case 'rPh':
+        this.inPhonetic = true;
+        return;
+    }
+  }
+
+  text(text: string): void {
+    if (this.capture && this.cell) this.cell.text += text;
+  }
+
+  close(name: string): void {
+    switch (name) {
+      case 'v':
+      case 't':
+        this.capture = false;
+        return;
+      case 'rPh':
+        this.inPhonetic = false;
+        return;
+      case 'c':
+        if (this.cell && this.cells) {
+          this.cells[this.cell.col] = cellValue(this.cell, this.workbook);
+          this.nextCol = this.cell.col + 1;
+        }
+        this.cell = undefined;
+        return;
+      case 'row':
+        if (this.cells && this.cells.length > 0) this.emit({ row: this.row, cells: Array.from(this.cells, (c) => c ?? null), sparse: true });
+        this.cells = undefined;
+        return;
+    }
+  }
+}
+
+const MS_PER_DAY = 86_400_000;
+const EPOCH_1900 = 25_569; // 1970-01-01 as an Excel serial day (1900 date system, as exceljs writes)
+const EPOCH_1904_SHIFT = 1_462;
+
+function cellValue(cell: CellState, workbook: XlsxWorkbook): CellValue | RejectedCell {
+  if (cell.formula) return new RejectedCell('is a formula; formulas are not imported');
+  if (!cell.hasValue) return null;
+  switch (cell.type) {
+    case 's': {
+      const value = workbook.sharedStrings[Number(cell.text)];
+      return value === undefined ? new RejectedCell('names a shared string that does not exist') : decodeXlsxText(value);
+    }
+    case 'str':
+    case 'inlineStr':
+      // ST_Xstring: characters XML cannot carry are written `_xHHHH_` (Excel's rule, and our writer's).
+      return decodeXlsxText(cell.text);
+    case 'b':
+      return cell.text === '1' || cell.text === 'true';
+    case 'e':
+      return new RejectedCell(`holds the error value ${cell.text}`);
+    case 'd':
+      return new Date(cell.text);
+    default: {
+      if (cell.text.trim() === '') return null;
+      if (!workbook.dateStyles[cell.style]) return Number(cell.text);
+      return new Date(serialToEpochMs(cell.text, workbook.date1904));
+    }
+  }
+}
+
+/**
+ * An Excel serial day (`45678.123456789`) as epoch milliseconds, exactly: the whole days and the fraction are
+ * converted apart, because one double of a large serial cannot hold a millisecond (ulp of 7e7 days ≈ 1 ms).
+ */
+export function serialToEpochMs(text: string, date1904: boolean): number {
+  const epoch = EPOCH_1900 - (date1904 ? EPOCH_1904_SHIFT : 0);
+  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) return Math.round((Number(text) - epoch) * MS_PER_DAY);
+  const [, sign, whole = '0', fraction = ''] = match;
+  const magnitude = Number(whole) * MS_PER_DAY + Math.round(Number(`0.${fraction || '0'}`) * MS_PER_DAY);
+  return (sign === '-' ? -magnitude : magnitude) - epoch * MS_PER_DAY;
+}
+
+/** `BC12` → 54 (zero-based column of a cell reference). */
+export function columnIndex(ref: string): number {
+  let col = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const code = ref.charCodeAt(i);
+    if (code < 65 || code > 90) break;
+    col = col * 26 + (code - 64);
+  }
+  return col - 1;
+}

@@ -1,0 +1,158 @@
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { UnreadableFileError, type TableReader } from '../../import/table.types.ts';
+import type { BlobStore } from '../../storage/blob-store.ts';
+import { MODULES, type CrmModuleName } from '../crm/crm.modules.ts';
+import { writeBatch, type Batch } from './import-batch.ts';
+import { BatchPipeline } from './import-pipeline.ts';
+import type { ImportCheckpoint } from './import.table.ts';
+import { planHeader, type HeaderPlan } from './import-columns.ts';
+import { MAX_KEPT_ERRORS, userIdsByEmail, type ImportJobRow } from './import-job.repository.ts';
+import { RowError, toImportRecord, type RowContext } from './import-row.ts';
+import { tablesOf, zipModules, type LocalSource } from './import-sources.ts';
+
+/** What a run needs; the service passes its own dependencies. */
+export interface ImportRunDeps {
+  pool: pg.Pool;
+  blobs: BlobStore;
+  openArchive(organizationId: string, backupId: string): Promise<Readable>;
+  tuning: ImportTuning;
+}
+
+export interface ImportTuning {
+  /** Rows per transaction: large enough to amortise round trips, small enough to keep locks and memory short. */
+  batchSize: number;
+  /** Progress events at most this often (every state change is an event regardless). */
+  progressIntervalMs: number;
+  /** Batches written at once (each on its own connection, committed in file order). */
+  parallelBatches: number;
+  /** Test only: throw after this many committed batches, as a worker killed mid-import would stop. */
+  crashAfterBatches?: number;
+}
+
+export const DEFAULT_IMPORT_TUNING: ImportTuning = { batchSize: 2_000, progressIntervalMs: 500, parallelBatches: 2 };
+
+export class SimulatedCrash extends Error {}
+
+/**
+ * One attempt at an import job: copy the source to a local file, read its tables in order, and write batches of
+ * rows. Resumes after the job's checkpoint, so a rerun after a crash neither repeats nor skips a row; and every
+ * write is an upsert, so even a rerun from the start would converge on the same records.
+ */
+export class ImportRun {
+  private keptErrors: number;
+  private lastNotify = 0;
+  private committedBatches = 0;
+  /** The job's checkpoint when the current table began: where its first batch follows on. */
+  private lastCheckpoint: ImportCheckpoint | null;
+
+  constructor(
+    private readonly deps: ImportRunDeps,
+    private readonly job: ImportJobRow,
+    private readonly startedAt: Date,
+  ) {
+    this.keptErrors = job.errors.length;
+    this.lastCheckpoint = job.checkpoint;
+  }
+
+  async execute(): Promise<void> {
+    const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-import-'));
+    try {
+      const source = await this.copySource(tempDir);
+      const modules = await this.modulesOf(source);
+      const owners = await userIdsByEmail(this.deps.pool, this.job.organizationId);
+      const ctx: RowContext = {
+        ownerByEmail: (email) => owners.get(email.toLowerCase()),
+        defaultTimestamp: this.startedAt.getTime(),
+      };
+      let table = 0;
+      for await (const { module, reader } of tablesOf(source, modules, tempDir)) {
+        await this.importTable(table, planHeader(module, reader.header, reader.file), reader, ctx);
+        table += 1;
+      }
+    } finally {
+      await fs.rm(tempDir, { recursive: true, force: true });
+    }
+  }
+
+  private async copySource(tempDir: string): Promise<LocalSource> {
+    const job = this.job;
+    const input =
+      job.sourceKind === 'BACKUP'
+        ? await this.deps.openArchive(job.organizationId, job.sourceKey)
+        : await this.deps.blobs.openRead(job.sourceKey);
+    const local = path.join(tempDir, `source.${job.format.toLowerCase()}`);
+    await pipeline(input, createWriteStream(local));
+    return { format: job.format, path: local, fileName: job.fileName ?? path.basename(local) };
+  }
+
+  private async modulesOf(source: LocalSource): Promise<CrmModuleName[]> {
+    if (source.format !== 'ZIP') return [this.job.module as CrmModuleName];
+    return zipModules(source, (this.job.modules as CrmModuleName[] | null) ?? null);
+  }
+
+  private async importTable(table: number, plan: HeaderPlan, reader: TableReader, ctx: RowContext): Promise<void> {
+    const checkpoint = this.job.checkpoint;
+    if (checkpoint && checkpoint.table > table) {
+      reader.close(); // committed by an earlier attempt
+      return;
+    }
+    const resumeAfter = checkpoint && checkpoint.table === table ? checkpoint.row : 0;
+    const pipeline = new BatchPipeline((b) => this.flush(b), this.deps.tuning.parallelBatches, this.lastCheckpoint);
+    let batch = this.newBatch(plan, reader.file, table);
+    try {
+      for await (const row of reader.rows) {
+        if (row.row <= resumeAfter) continue;
+        try {
+          batch.records.push(toImportRecord(plan, row, ctx));
+        } catch (error) {
+          if (!(error instanceof RowError)) throw error;
+          batch.rowErrors.push({ file: reader.file, row: row.row, message: error.message });
+        }
+        batch.rows += 1;
+        batch.checkpoint = { table, row: row.row };
+        if (batch.rows >= this.deps.tuning.batchSize) {
+          await pipeline.push(batch);
+          batch = this.newBatch(plan, reader.file, table);
+        }
+      }
+    } catch (error) {
+      // Batches in flight settle before the job is finished (their counts must land on a RUNNING job); a file that
+      // breaks off mid-way still gets the good rows read before the break. Otherwise the error that stopped the
+      // loop is the one to report (the batches after a failed one only fail because of it).
+      if (!(error instanceof UnreadableFileError)) await pipeline.drain().catch(() => undefined);
+      else {
+        await pipeline.drain();
+        if (batch.rows > 0) await pipeline.push(batch);
+        await pipeline.drain();
+      }
+      throw error;
+    }
+    if (batch.rows > 0) await pipeline.push(batch);
+    // The next table may reference these rows (contacts → accounts): everything commits before it starts.
+    await pipeline.drain();
+    this.lastCheckpoint = pipeline.checkpoint;
+  }
+
+  private newBatch(plan: HeaderPlan, file: string, table: number): Batch {
+    return { spec: MODULES[plan.module], file, records: [], rowErrors: [], rows: 0, checkpoint: { table, row: 0 }, errorRoom: 0, after: null };
+  }
+
+  /** Writes one batch (BatchPipeline calls it, while the caller reads the next rows). */
+  private async flush(batch: Batch): Promise<void> {
+    const now = Date.now();
+    const notify = now - this.lastNotify >= this.deps.tuning.progressIntervalMs;
+    if (notify) this.lastNotify = now;
+    batch.errorRoom = Math.max(0, MAX_KEPT_ERRORS - this.keptErrors);
+    const target = { pool: this.deps.pool, organizationId: this.job.organizationId, importId: this.job.id, attempt: this.job.attempts };
+    const progress = await writeBatch(target, batch, notify);
+    this.keptErrors += progress.errors.length;
+    this.committedBatches += 1;
+    if (this.committedBatches === this.deps.tuning.crashAfterBatches) throw new SimulatedCrash('simulated crash after a committed batch');
+  }
+}

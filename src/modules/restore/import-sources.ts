@@ -1,0 +1,120 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { openCsvTable } from '../../import/csv-reader.ts';
+import { UnreadableFileError, type TableReader } from '../../import/table.types.ts';
+import { readXlsxTables } from '../../import/xlsx-reader.ts';
+import { openZip, type ZipReader } from '../../import/zip-file.ts';
+import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
+import { fileBaseOf } from './import-columns.ts';
+import type { ImportFormat } from './import-job.repository.ts';
+
+/**
+ * Where an import's rows come from: a CSV or XLSX of one module, or a backup ZIP of several. Every source is a
+ * local file (uploads and archives are copied out of the blob store first), so ZIPs and XLSX packages can be
+ * read at random.
+ */
+export interface LocalSource {
+  format: ImportFormat;
+  path: string;
+  /** The name the user knows the file by (error reports). */
+  fileName: string;
+}
+
+export interface ModuleTable {
+  module: CrmModuleName;
+  reader: TableReader;
+}
+
+/** References must resolve: accounts before contacts before deals (leads reference nothing). */
+export const RESTORE_ORDER: readonly CrmModuleName[] = ['ACCOUNTS', 'CONTACTS', 'DEALS', 'LEADS'];
+
+/** The tables of a source, in the order their rows are imported. `modules`: one for CSV/XLSX, the chosen ones for a ZIP. */
+export async function* tablesOf(source: LocalSource, modules: readonly CrmModuleName[], tempDir: string): AsyncGenerator<ModuleTable> {
+  if (source.format === 'CSV') {
+    yield { module: modules[0]!, reader: await openCsvTable(createReadStream(source.path), source.fileName) };
+    return;
+  }
+  if (source.format === 'XLSX') {
+    for await (const reader of readXlsxTables(source.path, source.fileName)) yield { module: modules[0]!, reader };
+    return;
+  }
+  const zip = await openZip(source.path, source.fileName);
+  try {
+    const entries = moduleEntries(zip, source.fileName);
+    for (const module of RESTORE_ORDER.filter((m) => modules.includes(m))) {
+      const entry = entries.get(module);
+      if (!entry) throw new UnreadableFileError(source.fileName, `holds no ${fileBaseOf(module)}.csv or ${fileBaseOf(module)}.xlsx`);
+      yield* entryTables(zip, module, entry, tempDir);
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+async function* entryTables(zip: ZipReader, module: CrmModuleName, entry: string, tempDir: string): AsyncGenerator<ModuleTable> {
+  if (entry.endsWith('.csv')) {
+    yield { module, reader: await openCsvTable(await zip.open(entry), entry) };
+    return;
+  }
+  // An XLSX inside the ZIP is itself a ZIP: it needs random access, so it is extracted first.
+  const extracted = path.join(tempDir, `${fileBaseOf(module)}.xlsx`);
+  await pipeline(await zip.open(entry), createWriteStream(extracted));
+  try {
+    for await (const reader of readXlsxTables(extracted, entry)) yield { module, reader };
+  } finally {
+    await fs.rm(extracted, { force: true });
+  }
+}
+
+/**
+ * The archive entry of each module (API.md §5: `contacts.csv` + `contacts.xlsx`). The CSV is preferred: it
+ * holds the same rows and reads several times faster. A re-zipped folder works too (entries found by base name).
+ */
+export function moduleEntries(zip: ZipReader, label: string): Map<CrmModuleName, string> {
+  const found = new Map<CrmModuleName, string>();
+  for (const module of CRM_MODULE_NAMES) {
+    for (const ext of ['csv', 'xlsx']) {
+      const wanted = `${fileBaseOf(module)}.${ext}`;
+      const matches = zip.names().filter((n) => n === wanted || n.endsWith(`/${wanted}`));
+      if (matches.length > 1) throw new UnreadableFileError(label, `holds ${wanted} more than once`);
+      if (matches[0] && !found.has(module)) found.set(module, matches[0]);
+    }
+  }
+  return found;
+}
+
+/** Checks the archive's manifest when there is one: a format this service does not know is refused. */
+export async function checkManifest(zip: ZipReader, label: string): Promise<void> {
+  if (!zip.has('manifest.json')) return;
+  let manifest: { formatVersion?: unknown };
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await zip.open('manifest.json')) chunks.push(chunk as Buffer);
+    manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { formatVersion?: unknown };
+  } catch {
+    throw new UnreadableFileError(label, 'has a manifest.json that is not valid JSON');
+  }
+  if (manifest.formatVersion !== 1) {
+    throw new UnreadableFileError(label, `has archive format version ${String(manifest.formatVersion)}; this service reads version 1`);
+  }
+}
+
+/** The modules a ZIP import covers: the requested ones (each must be in the archive), else all it holds. */
+export async function zipModules(source: LocalSource, requested: readonly CrmModuleName[] | null): Promise<CrmModuleName[]> {
+  const zip = await openZip(source.path, source.fileName);
+  try {
+    await checkManifest(zip, source.fileName);
+    const present = moduleEntries(zip, source.fileName);
+    if (present.size === 0) throw new UnreadableFileError(source.fileName, 'holds no module file (leads.csv, contacts.csv, accounts.csv, deals.csv or their .xlsx)');
+    const wanted = requested && requested.length > 0 ? [...new Set(requested)] : [...present.keys()];
+    const absent = wanted.filter((m) => !present.has(m));
+    if (absent.length > 0) {
+      throw new UnreadableFileError(source.fileName, `holds no file for ${absent.join(', ')}`);
+    }
+    return RESTORE_ORDER.filter((m) => wanted.includes(m));
+  } finally {
+    zip.close();
+  }
+}

@@ -1,0 +1,40 @@
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLContext } from '../../graphql/context.ts';
+import { forbidden } from '../../shared/app-error.ts';
+import { CrmModule, type CrmModuleName } from '../crm/crm.types.ts';
+import type { ImportJobRow } from './import-job.repository.ts';
+import { ImportJob, toImportJob } from './restore.types.ts';
+
+@Resolver()
+export class RestoreResolver {
+  @Authorized('ADMIN')
+  @Query(() => ImportJob, { nullable: true, description: 'An import or restore of your organization' })
+  async importJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImportJob | null> {
+    const row = await ctx.services.restore.get(ctx.viewer, id);
+    return row ? toImportJob(row) : null;
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => ImportJob, { description: 'Restores records from a kept backup archive (all modules, or the ones given), as a job' })
+  async restoreBackup(
+    @Arg('id', () => ID) id: string,
+    @Arg('modules', () => [CrmModule], { nullable: true }) modules: CrmModuleName[] | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ImportJob> {
+    return toImportJob(await ctx.services.restore.restoreBackup(ctx.viewer, id, modules));
+  }
+
+  @Authorized('ADMIN')
+  @Subscription(() => ImportJob, {
+    description: 'The job now, then its progress, ending with its final counts',
+    subscribe: async ({ args, context }) => {
+      const ctx = context as GraphQLContext;
+      // The role is checked here too: the field's own check runs per event, after the subscription is set up.
+      if (ctx.viewer.role !== 'ADMIN') throw forbidden();
+      return ctx.services.restore.updates(ctx.viewer, String(args.id));
+    },
+  })
+  importJobUpdated(@Arg('id', () => ID) _id: string, @Root() row: ImportJobRow): ImportJob {
+    return toImportJob(row);
+  }
+}

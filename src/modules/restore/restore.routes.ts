@@ -1,0 +1,154 @@
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import busboy from 'busboy';
+import type { Request, Response } from 'express';
+import type { Services } from '../../app.ts';
+import { errorForLog } from '../../graphql/errors.ts';
+import type { HttpRoutes } from '../../graphql/server.ts';
+import { AppError, badInput } from '../../shared/app-error.ts';
+import { parseBearer } from '../auth/token.ts';
+import type { Viewer } from '../auth/auth.types.ts';
+import { detectFormat, inspectUpload, parseModule, parseModules } from './import-inspect.ts';
+
+/** Room for the multipart envelope (boundaries, part headers, the small fields) around the file itself. */
+const ENVELOPE_BYTES = 64 * 1024;
+/** Headers a browser cannot add to a cross-site form post without a CORS preflight (Apollo's CSRF rule). */
+const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name', 'x-requested-with'];
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** `POST /imports` (API.md §2): multipart with `module` and `file` (CSV/XLSX), or a backup ZIP (+ `modules`). */
+export const importRoutes: HttpRoutes = (router, services) => {
+  router.post('/imports', (req, res) => void handleImport(services, req, res));
+};
+
+async function handleImport(services: Services, req: Request, res: Response): Promise<void> {
+  res.setHeader('Cache-Control', 'no-store');
+  let tempDir: string | undefined;
+  try {
+    checkPreflight(req);
+    const viewer = await authenticate(services, req);
+    checkEnvelope(req, services.config.importMaxBytes);
+    tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-upload-'));
+    const upload = await receive(req, tempDir, services.config.importMaxBytes);
+    const job = await accept(services, viewer, upload, tempDir);
+    res.status(202).json({ importId: job.id });
+  } catch (error) {
+    sendError(services, req, res, error);
+  } finally {
+    if (tempDir) await fs.rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+function checkPreflight(req: Request): void {
+  if (PREFLIGHT_HEADERS.some((h) => (req.header(h) ?? '') !== '')) return;
+  throw new HttpError(
+    400,
+    'CSRF_PREVENTED',
+    'This request has been blocked as a potential Cross-Site Request Forgery: send a non-empty apollo-require-preflight (or x-requested-with) header with the upload',
+  );
+}
+
+async function authenticate(services: Services, req: Request): Promise<Viewer> {
+  const token = parseBearer(req.header('authorization'));
+  if (!token) throw new AppError('UNAUTHENTICATED', 'Send an API token: Authorization: Bearer <token>');
+  const viewer = await services.auth.authenticate(token);
+  if (!viewer) throw new AppError('UNAUTHENTICATED', 'Unknown, revoked or malformed API token');
+  if (viewer.role !== 'ADMIN') throw new AppError('FORBIDDEN', 'Only an admin may import records');
+  return viewer;
+}
+
+function checkEnvelope(req: Request, maxBytes: number): void {
+  if (!req.is('multipart/form-data')) throw badInput('body', 'must be multipart/form-data with the fields module and file');
+  const length = Number(req.header('content-length') ?? Number.NaN);
+  if (length > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
+}
+
+const tooLarge = (maxBytes: number) => new HttpError(413, 'PAYLOAD_TOO_LARGE', `file: must be at most ${maxBytes} bytes`);
+
+interface Received {
+  fields: Map<string, string[]>;
+  file?: { path: string; name: string };
+}
+
+/** Streams the one file part to a temporary file (never into memory) and collects the small fields. */
+async function receive(req: Request, tempDir: string, maxBytes: number): Promise<Received> {
+  const received: Received = { fields: new Map() };
+  let problem: Error | undefined;
+  const writes: Promise<unknown>[] = [];
+  const parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 10, fieldSize: 10_000, parts: 12 } });
+  parser.on('field', (name, value) => received.fields.set(name, [...(received.fields.get(name) ?? []), value]));
+  parser.on('file', (name, stream, info) => {
+    if (name !== 'file' || received.file) {
+      problem ??= badInput(name, 'unexpected file field: send one file, in the field "file"');
+      stream.resume();
+      return;
+    }
+    const target = path.join(tempDir, 'upload');
+    received.file = { path: target, name: path.basename(info.filename ?? '') };
+    stream.on('limit', () => (problem ??= tooLarge(maxBytes)));
+    const out = createWriteStream(target);
+    stream.pipe(out);
+    writes.push(finished(out));
+  });
+  parser.on('filesLimit', () => (problem ??= badInput('file', 'send exactly one file')));
+  parser.on('partsLimit', () => (problem ??= badInput('body', 'has too many parts')));
+  const done = finished(parser);
+  // A client that goes away mid-upload must not leave the parse waiting for ever.
+  req.once('close', () => {
+    if (!req.complete) parser.destroy(new Error('upload aborted'));
+  });
+  req.pipe(parser);
+  try {
+    await done;
+    await Promise.all(writes);
+  } catch {
+    throw badInput('body', 'is not a well-formed multipart/form-data body');
+  }
+  if (problem) throw problem;
+  return received;
+}
+
+async function accept(services: Services, viewer: Viewer, upload: Received, tempDir: string) {
+  if (!upload.file) throw badInput('file', 'is required (a .csv, .xlsx or backup .zip file)');
+  const fileName = upload.file.name || 'upload';
+  const format = await detectFormat(upload.file.path, fileName);
+  const moduleField = upload.fields.get('module')?.[0];
+  const module = moduleField && moduleField.trim() !== '' ? parseModule('module', moduleField) : null;
+  const modulesField = upload.fields.get('modules');
+  const requested = modulesField ? parseModules(modulesField) : null;
+  if (requested && format !== 'ZIP') throw badInput('modules', 'is only for a backup .zip; send module with a .csv or .xlsx');
+  const source = { format, path: upload.file.path, fileName };
+  const modules = await inspectUpload(source, module, requested, tempDir);
+  return services.restore.createUploadImport(viewer, {
+    source,
+    module: format === 'ZIP' ? (modules.length === 1 ? modules[0]! : null) : module,
+    modules: format === 'ZIP' ? modules : null,
+  });
+}
+
+const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400 };
+
+function sendError(services: Services, req: Request, res: Response, error: unknown): void {
+  let status = 500;
+  let body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
+  if (error instanceof HttpError) [status, body] = [error.status, { code: error.code, message: error.message }];
+  else if (error instanceof AppError && STATUS[error.code]) [status, body] = [STATUS[error.code]!, { code: error.code, message: error.message }];
+  else services.log.error(errorForLog(error), 'import upload failed');
+  if (res.headersSent) return void res.destroy();
+  // The client may still be sending a body we will not read: close the connection after answering.
+  if (!req.complete) res.setHeader('Connection', 'close');
+  res.status(status).json({ error: body });
+  if (!req.complete) req.resume();
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { Repeater } from '@graphql-yoga/subscription';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import * as schema from '../../db/schema.ts';
+import { errorForLog } from '../../graphql/errors.ts';
+import type { AppPubSub } from '../../graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { inTransaction } from '../../jobs/boss.ts';
+import { UnreadableFileError } from '../../import/table.types.ts';
+import { AppError, badInput, notFound } from '../../shared/app-error.ts';
+import type { Clock } from '../../shared/clock.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { isUuid } from '../../shared/validation.ts';
+import { BlobNotFoundError, type BlobStore } from '../../storage/blob-store.ts';
+import type { ActivityService } from '../activity/activity.service.ts';
+import type { Viewer } from '../auth/auth.types.ts';
+import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
+import * as jobs from './import-job.repository.ts';
+import { StaleAttempt } from './import-batch.ts';
+import { DEFAULT_IMPORT_TUNING, ImportRun, SimulatedCrash, type ImportTuning } from './import-runner.ts';
+import type { LocalSource } from './import-sources.ts';
+
+export const IMPORT_QUEUE = 'restore-import';
+export interface ImportJobData {
+  importId: string;
+  organizationId: string;
+}
+
+/** How restore reaches the archives the backup feature keeps (wired in app.ts). */
+export interface BackupArchives {
+  /** Throws NOT_FOUND, or BACKUP_NOT_DOWNLOADABLE when the backup has no kept archive. */
+  check(organizationId: string, backupId: string): Promise<{ fileName: string | null }>;
+  openArchive(organizationId: string, backupId: string): Promise<Readable>;
+}
+
+export interface RestoreDeps {
+  pool: pg.Pool;
+  boss: PgBoss;
+  clock: Clock;
+  log: Logger;
+  activity: ActivityService;
+  pubsub: AppPubSub;
+  blobs: BlobStore;
+  archives: BackupArchives;
+  /** Inside the job's last transaction: lets retention recompute the dates of the modules imported. */
+  afterImport?(client: pg.PoolClient, organizationId: string, modules: CrmModuleName[]): Promise<void>;
+  tuning?: Partial<ImportTuning>;
+}
+
+/** Runs started before the job is given up (a worker killed mid-import is retried by pg-boss). */
+const MAX_ATTEMPTS = 3;
+
+/** A validated upload, still in a local temporary file (restore.routes.ts). */
+export interface CheckedUpload {
+  source: LocalSource;
+  module: CrmModuleName | null;
+  modules: CrmModuleName[] | null;
+}
+
+/** Imports and restores (DESIGN.md "Restore"): jobs, their runs, their progress. */
+export class RestoreService {
+  private readonly tuning: ImportTuning;
+
+  constructor(private readonly deps: RestoreDeps) {
+    this.tuning = { ...DEFAULT_IMPORT_TUNING, ...deps.tuning };
+  }
+
+  /** Tests and benchmarks adjust batch size, progress pace and the test-only crash here. */
+  tune(tuning: Partial<ImportTuning>): void {
+    Object.assign(this.tuning, tuning);
+  }
+
+  get tuningNow(): Readonly<ImportTuning> {
+    return { ...this.tuning };
+  }
+
+  /** Stores the upload in the blob store (any worker may run the job), then the job row and its queue entry at once. */
+  async createUploadImport(viewer: Viewer, upload: CheckedUpload): Promise<jobs.ImportJobRow> {
+    const id = randomUUID();
+    const sourceKey = `imports/${viewer.organizationId}/${id}.${upload.source.format.toLowerCase()}`;
+    await this.deps.blobs.put(sourceKey, createReadStream(upload.source.path));
+    try {
+      return await this.enqueue({
+        id,
+        organizationId: viewer.organizationId,
+        requestedBy: viewer.userId,
+        module: upload.module,
+        modules: upload.modules,
+        sourceKind: 'UPLOAD',
+        sourceKey,
+        format: upload.source.format,
+        fileName: upload.source.fileName,
+      });
+    } catch (error) {
+      await this.deps.blobs.delete(sourceKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async restoreBackup(viewer: Viewer, backupId: string, modules: CrmModuleName[] | null): Promise<jobs.ImportJobRow> {
+    if (!isUuid(backupId)) throw notFound('backup');
+    const unknown = (modules ?? []).filter((m) => !CRM_MODULE_NAMES.includes(m));
+    if (unknown.length > 0) throw badInput('modules', `must be modules of the CRM (${CRM_MODULE_NAMES.join(', ')})`);
+    const { fileName } = await this.deps.archives.check(viewer.organizationId, backupId);
+    const chosen = modules && modules.length > 0 ? [...new Set(modules)] : null;
+    return this.enqueue({
+      id: randomUUID(),
+      organizationId: viewer.organizationId,
+      requestedBy: viewer.userId,
+      module: chosen?.length === 1 ? chosen[0]! : null,
+      modules: chosen,
+      sourceKind: 'BACKUP',
+      sourceKey: backupId,
+      format: 'ZIP',
+      fileName,
+    });
+  }
+
+  private async enqueue(job: jobs.NewImportJob): Promise<jobs.ImportJobRow> {
+    return this.transaction(async (client) => {
+      const row = await jobs.insertImportJob(client, job, this.deps.clock.now());
+      const data: ImportJobData = { importId: row.id, organizationId: row.organizationId };
+      await this.deps.boss.send(IMPORT_QUEUE, data, { db: inTransaction(client) });
+      return row;
+    });
+  }
+
+  get(viewer: Viewer, id: string): Promise<jobs.ImportJobRow | undefined> {
+    if (!isUuid(id)) return Promise.resolve(undefined);
+    return jobs.findImportJob(this.deps.pool, viewer.organizationId, id);
+  }
+
+  /**
+   * The job now, then after every change, ending with its final state. Checked against the viewer's organization
+   * before anything is sent, and on every event (events carry only the id).
+   */
+  async updates(viewer: Viewer, id: string): Promise<AsyncIterable<jobs.ImportJobRow>> {
+    if (!(await this.get(viewer, id))) throw notFound('import job');
+    const iterator = this.deps.pubsub.subscribe('importJobUpdated', id)[Symbol.asyncIterator]();
+    return new Repeater<jobs.ImportJobRow>(async (push, stop) => {
+      let event = iterator.next(); // listening from here: no change after the snapshot below is missed
+      void stop.then(() => iterator.return?.());
+      const stopped = stop.then(() => ({ done: true as const, value: undefined }));
+      let row = await this.get(viewer, id);
+      while (row) {
+        await push(row);
+        if (isFinished(row)) break;
+        if ((await Promise.race([event, stopped])).done) break;
+        event = iterator.next();
+        row = await this.get(viewer, id);
+      }
+      stop();
+    });
+  }
+
+  /** The job handler: one attempt. Throws only for a retry (a transient failure with attempts left). */
+  async runJob(data: ImportJobData): Promise<void> {
+    const startedAt = this.deps.clock.now();
+    const job = await jobs.startAttempt(this.deps.pool, data.organizationId, data.importId, startedAt);
+    if (!job) return; // finished already: a second delivery changes nothing
+    this.deps.pubsub.publish('importJobUpdated', job.id, { importJobId: job.id });
+    if (job.attempts > MAX_ATTEMPTS) {
+      await this.finish(job, `Import stopped: it was interrupted ${MAX_ATTEMPTS} times`);
+      return;
+    }
+    const run = new ImportRun(
+      { pool: this.deps.pool, blobs: this.deps.blobs, openArchive: (o, b) => this.deps.archives.openArchive(o, b), tuning: this.tuning },
+      job,
+      startedAt,
+    );
+    try {
+      await run.execute();
+    } catch (error) {
+      if (error instanceof StaleAttempt && (await this.superseded(job))) return; // the newer attempt finishes the job
+      const reason = failureReason(error);
+      const log = { importId: job.id, attempt: job.attempts, ...errorForLog(error) };
+      if (reason === undefined && job.attempts < MAX_ATTEMPTS) {
+        this.deps.log.warn(log, 'import attempt failed; it will be retried');
+        throw error;
+      }
+      this.deps.log.error(log, 'import failed');
+      await this.finish(job, reason ?? 'Import failed because of an internal error; the rows imported so far are kept');
+      return;
+    }
+    await this.finish(job, null);
+  }
+
+  private async superseded(job: jobs.ImportJobRow): Promise<boolean> {
+    const now = await jobs.findImportJob(this.deps.pool, job.organizationId, job.id);
+    return !now || now.attempts !== job.attempts || now.status !== 'RUNNING';
+  }
+
+  /** COMPLETED or FAILED, with its activity event and the retention recompute, in one transaction. */
+  private async finish(job: jobs.ImportJobRow, error: string | null): Promise<void> {
+    const status = error === null ? 'COMPLETED' : 'FAILED';
+    const row = await this.transaction(async (client) => {
+      const done = await jobs.finishJob(client, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now());
+      if (!done) return undefined;
+      await this.deps.activity.record(activityOf(done), drizzle(client, { schema }));
+      await this.deps.afterImport?.(client, done.organizationId, modulesOf(done));
+      await client.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
+      return done;
+    });
+    if (row?.sourceKind === 'UPLOAD') {
+      await this.deps.blobs.delete(row.sourceKey).catch((err: Error) => {
+        this.deps.log.warn({ importId: row.id, err: err.message }, 'could not delete an import upload');
+      });
+    }
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.deps.pool.connect();
+    try {
+      await client.query('begin');
+      const result = await work(client);
+      await client.query('commit');
+      return result;
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+export const isFinished = (job: { status: string }): boolean => job.status === 'COMPLETED' || job.status === 'FAILED';
+
+/** The job-level message for failures a retry cannot fix; undefined for the others. */
+function failureReason(error: unknown): string | undefined {
+  if (error instanceof SimulatedCrash) return undefined;
+  if (error instanceof UnreadableFileError) return error.message;
+  if (error instanceof AppError && error.code !== 'INTERNAL_SERVER_ERROR') return error.message;
+  if (error instanceof BlobNotFoundError) return 'The uploaded file or archive is no longer stored';
+  return undefined;
+}
+
+function modulesOf(job: jobs.ImportJobRow): CrmModuleName[] {
+  if (job.module && job.format !== 'ZIP') return [job.module as CrmModuleName];
+  return (job.modules as CrmModuleName[] | null) ?? [...CRM_MODULE_NAMES];
+}
+
+function activityOf(job: jobs.ImportJobRow) {
+  const what = job.sourceKind === 'BACKUP' ? 'Restore from a backup' : 'Import';
+  const counts = `${job.created} created, ${job.updated} updated, ${job.skipped} skipped, ${job.failed} failed`;
+  return {
+    organizationId: job.organizationId,
+    kind: job.status === 'COMPLETED' ? 'import.completed' : 'import.failed',
+    actorId: job.requestedBy,
+    summary: `${what} ${job.status === 'COMPLETED' ? 'completed' : 'failed'}: ${counts}`,
+    subjectType: 'import',
+    subjectId: job.id,
+    data: {
+      modules: modulesOf(job),
+      format: job.format,
+      source: job.sourceKind,
+      backupId: job.sourceKind === 'BACKUP' ? job.sourceKey : null,
+      processedRows: job.processedRows,
+      created: job.created,
+      updated: job.updated,
+      skipped: job.skipped,
+      failed: job.failed,
+    },
+  };
+}
