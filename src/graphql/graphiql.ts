@@ -1,5 +1,3 @@
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-
 const DEFAULT_QUERY = `# Paste your token in the Headers tab below:  { "Authorization": "Bearer cda_..." }
 query Contacts {
   viewer { email role }
@@ -45,16 +43,20 @@ const WS_AUTH_SHIM = `<script>
 })();
 </script>`;
 
-let page: string | undefined;
+let page: Promise<string> | undefined;
 
-/** The whole page (~9 MB, every script inline): works with no internet. Rendered once per process. */
-export function graphiqlPage(): string {
-  page ??= renderGraphiQL({
+/**
+ * The whole page (~9 MB, every script inline): works with no internet. Loaded and rendered on the first
+ * request only — the module alone costs ~70 MB of memory, which workers and API processes that never serve
+ * GraphiQL should not pay.
+ */
+export function graphiqlPage(): Promise<string> {
+  page ??= import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL({
     title: 'crm-data-admin GraphiQL',
     subscriptionsProtocol: 'WS',
     defaultQuery: DEFAULT_QUERY,
     shouldPersistHeaders: true,
     headers: JSON.stringify({ Authorization: 'Bearer <paste a token here>' }, null, 2),
-  }).replace('<head>', `<head>${WS_AUTH_SHIM}`);
+  }).replace('<head>', `<head>${WS_AUTH_SHIM}`));
   return page;
 }

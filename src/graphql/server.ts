@@ -113,10 +113,10 @@ export async function startHttpServer(
     const ready = await services.readiness();
     res.status(ready.ok ? 200 : 503).json(ready);
   });
-  app.get('/graphql', (req, res, next) => {
+  app.get('/graphql', async (req, res, next) => {
     // Browsers get GraphiQL; other GETs fall through to Apollo (which applies CSRF prevention).
     if (req.accepts(['text/html', 'application/json']) === 'text/html') {
-      res.type('html').send(graphiqlPage());
+      res.type('html').send(await graphiqlPage());
       return;
     }
     next();
