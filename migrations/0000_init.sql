@@ -133,6 +133,8 @@ CREATE TABLE "backups" (
 	"sha256" text,
 	"error" text,
 	"attempts" integer DEFAULT 0 NOT NULL,
+	"job_id" text,
+	"job_retry" integer,
 	CONSTRAINT "backups_status_ck" CHECK ("backups"."status" in ('PENDING','RUNNING','COMPLETED','FAILED','CANCELLED','EXPIRED')),
 	CONSTRAINT "backups_trigger_ck" CHECK ("backups"."trigger" in ('MANUAL','SCHEDULED'))
 );
@@ -182,8 +184,11 @@ CREATE TABLE "retention_policies" (
 CREATE TABLE "retention_settings" (
 	"organization_id" uuid PRIMARY KEY NOT NULL,
 	"enabled" boolean DEFAULT false NOT NULL,
+	"notice_days" integer DEFAULT 7 NOT NULL,
+	"notice_sent_through" timestamp (3) with time zone,
 	"updated_at" timestamp (3) with time zone,
-	"updated_by" uuid
+	"updated_by" uuid,
+	CONSTRAINT "retention_settings_notice_days_ck" CHECK ("retention_settings"."notice_days" between 0 and 90)
 );
 --> statement-breakpoint
 CREATE TABLE "retention_vault" (
@@ -212,6 +217,7 @@ CREATE TABLE "import_jobs" (
 	"modules" jsonb,
 	"source_kind" text NOT NULL,
 	"source_key" text NOT NULL,
+	"format" text NOT NULL,
 	"file_name" text,
 	"status" text DEFAULT 'PENDING' NOT NULL,
 	"processed_rows" integer DEFAULT 0 NOT NULL,
@@ -221,10 +227,15 @@ CREATE TABLE "import_jobs" (
 	"failed" integer DEFAULT 0 NOT NULL,
 	"errors" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"error" text,
+	"checkpoint" jsonb,
+	"attempts" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"started_at" timestamp (3) with time zone,
 	"finished_at" timestamp (3) with time zone,
-	CONSTRAINT "import_jobs_status_ck" CHECK ("import_jobs"."status" in ('PENDING','RUNNING','COMPLETED','FAILED'))
+	CONSTRAINT "import_jobs_status_ck" CHECK ("import_jobs"."status" in ('PENDING','RUNNING','COMPLETED','FAILED')),
+	CONSTRAINT "import_jobs_format_ck" CHECK ("import_jobs"."format" in ('CSV','XLSX','ZIP')),
+	CONSTRAINT "import_jobs_source_ck" CHECK ("import_jobs"."source_kind" in ('UPLOAD','BACKUP')),
+	CONSTRAINT "import_jobs_module_ck" CHECK ("import_jobs"."module" is null or "import_jobs"."module" in ('LEADS','CONTACTS','ACCOUNTS','DEALS'))
 );
 --> statement-breakpoint
 ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -9,10 +9,21 @@ import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
 import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
+import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
+import { createBackupService, type BackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
+import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
+import { RetentionService } from './modules/retention/retention.service.ts';
+import { keptArchives } from './modules/restore/restore-archives.ts';
+import { importQueue, retentionRecomputeAfterImport } from './modules/restore/restore.jobs.ts';
+import { importRoutes } from './modules/restore/restore.routes.ts';
+import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import { FsBlobStore } from './storage/fs-blob-store.ts';
 
 /** Everything a resolver, a job handler or an HTTP route may use. Built once per app, passed in (no globals). */
 export interface Services {
@@ -28,14 +39,22 @@ export interface Services {
   crm: CrmService;
   activity: ActivityService;
   notifications: NotificationService;
+  retention: RetentionService;
+  /** Backup archives (STORAGE_DIR). */
+  storage: BlobStore;
+  backups: BackupService;
+  /** Imports (POST /imports) and restores from kept archives. */
+  restore: RestoreService;
   readiness(): Promise<{ ok: boolean; database: boolean; migrations: boolean }>;
+  /** Called after records were loaded in bulk (seed): lets features derive what they keep per record. */
+  afterBulkLoad?(organizationId: string): Promise<void>;
 }
 
 /** Every job queue of the service (see jobs/registry.ts). */
-const QUEUES: QueueDefinition[] = [];
+const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition];
 
 /** HTTP endpoints besides /graphql, /healthz, /readyz. */
-const HTTP_ROUTES: HttpRoutes[] = [];
+const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
 
 export interface AppOptions {
   config: Config;
@@ -46,6 +65,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Listen address; default: config.host and config.port. Tests pass port 0. */
   listen?: { host: string; port: number };
+  /** CLI commands: services only — no HTTP server, no job workers (they may still enqueue jobs). */
+  headless?: boolean;
 }
 
 export interface App {
@@ -72,7 +93,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const pubsub = createAppPubSub(database.pool, opts.databaseUrl, log);
     await pubsub.ready();
     closers.push(() => pubsub.close());
-    const worker = role !== 'api';
+    const worker = role !== 'api' && !opts.headless;
     const boss = createBoss(opts.databaseUrl, log, { worker });
     await boss.start();
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
@@ -81,9 +102,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const services = buildServices(opts, log, database.pool, database.db, pubsub, boss);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
-    if (role !== 'worker') {
+    if (role !== 'worker' && !opts.headless) {
       http = await startHttpServer(services, HTTP_ROUTES, opts.listen ?? { host: opts.config.host, port: opts.config.port });
       closers.push(() => http!.close());
+      if (!opts.config.publicUrlFromEnv) services.config = { ...services.config, publicUrl: http.url };
     }
     return { services, http, close };
   } catch (error) {
@@ -100,23 +122,47 @@ function buildServices(
   pubsub: AppPubSub,
   boss: PgBoss,
 ): Services {
-  return {
+  const clock = opts.clock ?? systemClock;
+  const crm = new CrmService(pool, db);
+  const activity = new ActivityService(db);
+  const notifications = new NotificationService(db, pubsub);
+  const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
+  crm.addHooks(retention.records.hooks());
+  const storage = new FsBlobStore(opts.config.storageDir);
+  const backups = createBackupService({
+    pool, db, boss, clock, log, activity, notifications, pubsub, blobs: storage,
+    databaseUrl: opts.databaseUrl,
+    appSecret: opts.appSecret,
+    config: () => services.config,
+  });
+  const restore = new RestoreService({
+    pool, boss, clock, log, activity, pubsub, blobs: storage,
+    archives: keptArchives(backups, storage),
+    afterImport: retentionRecomputeAfterImport(boss),
+  });
+  const services: Services = {
     config: opts.config,
     log,
-    clock: opts.clock ?? systemClock,
+    clock,
     appSecret: opts.appSecret,
     pool,
     db,
     pubsub,
     boss,
     auth: new AuthService(db),
-    crm: new CrmService(pool, db),
-    activity: new ActivityService(db),
-    notifications: new NotificationService(db, pubsub),
+    crm,
+    activity,
+    notifications,
+    retention,
+    storage,
+    backups,
+    restore,
+    afterBulkLoad: (organizationId) => retention.recomputeAll(organizationId),
     readiness: async () => {
       const databaseOk = await pool.query('select 1').then(() => true, () => false);
       const migrations = databaseOk && (await migrationsApplied(pool));
       return { ok: databaseOk && migrations, database: databaseOk, migrations };
     },
   };
+  return services;
 }

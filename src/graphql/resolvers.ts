@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from 'type-graphql';
 import { ActivityResolver } from '../modules/activity/activity.resolver.ts';
 import { AuthResolver } from '../modules/auth/auth.resolver.ts';
+import { BackupResolver, BackupSettingsResolver } from '../modules/backup/backup.resolver.ts';
 import {
   AccountFieldsResolver,
   AccountRecordResolver,
@@ -13,6 +14,8 @@ import {
   LeadRecordResolver,
 } from '../modules/crm/crm.resolver.ts';
 import { NotificationResolver } from '../modules/notifications/notification.resolver.ts';
+import { RestoreResolver } from '../modules/restore/restore.resolver.ts';
+import { RetentionPolicyFieldsResolver, RetentionResolver } from '../modules/retention/retention.resolver.ts';
 
 /** Every resolver of the API, in one list. */
 export const resolvers: NonEmptyArray<Function> = [
@@ -28,4 +31,9 @@ export const resolvers: NonEmptyArray<Function> = [
   DealFieldsResolver,
   ActivityResolver,
   NotificationResolver,
+  BackupResolver,
+  BackupSettingsResolver,
+  RetentionResolver,
+  RetentionPolicyFieldsResolver,
+  RestoreResolver,
 ];
