@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'BACKUP_NOT_CANCELLABLE'
   | 'BACKUP_NOT_DOWNLOADABLE'
   | 'MASKED_RECORD_ADMIN_ONLY'
+  /** A masked record whose originals are not in the vault (e.g. it came back from a backup): it stays masked. */
+  | 'RECORD_NOT_UNMASKABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {

@@ -133,7 +133,10 @@ export class RetentionRecordControl {
     const blob = await records.findVaultEntry(client, organizationId, module, id);
     if (!blob) {
       // Nothing to restore from: keep the record masked rather than call masked values the originals.
-      throw new AppError('INTERNAL_SERVER_ERROR', 'The vault holds no originals for this record; it stays masked');
+      throw new AppError(
+        'RECORD_NOT_UNMASKABLE',
+        'The vault holds no originals for this record (restored records come back masked); it stays masked',
+      );
     }
     const plain = this.cipher.decrypt(blob, vaultContext(organizationId, module, id)).toString('utf8');
     const originals = pickPersonal(module, JSON.parse(plain) as Record<string, unknown>);
