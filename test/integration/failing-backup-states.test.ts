@@ -80,7 +80,8 @@ describe('backup state rules refuse what they must, and change nothing', () => {
       expect(codeOf(await t.gql(org.admin.token, CANCEL, { id })), id).toBe('NOT_FOUND');
       expect(codeOf(await t.gql(org.admin.token, LINK, { id })), id).toBe('NOT_FOUND');
       const read = await t.gql<{ backup: unknown }>(org.admin.token, 'query($id: ID!) { backup(id: $id) { id } }', { id });
-      expect(read.data?.backup).toBeNull();
+      expect(codeOf(read), id).toBe('NOT_FOUND');
+      expect(read.data?.backup ?? null).toBeNull();
     }
     expect((await backupRow(t.app.services.pool, theirs)).status).toBe('PENDING');
     await t.gql(other.admin.token, CANCEL, { id: theirs });

@@ -13,7 +13,7 @@ describe('unmasking a masked record with no originals in the vault', () => {
     t = await startTestApp({ clock });
     await stopCronSweep(t.app);
     org = await createOrg(t.app);
-    [id] = await insertContacts(t.app.services.pool, org.organizationId, [{ createdAt: '2020-01-01T00:00:00.000Z' }]);
+    [id = ''] = await insertContacts(t.app.services.pool, org.organizationId, [{ createdAt: '2020-01-01T00:00:00.000Z' }]);
     await applyPolicy(t.gql, t.app.services.pool, org.admin.token, {
       module: 'CONTACTS',
       retentionPeriod: { value: 1, unit: 'YEARS' },

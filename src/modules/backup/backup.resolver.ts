@@ -61,8 +61,11 @@ export class BackupResolver {
 
   @Authorized('ADMIN')
   @Query(() => Backup, { nullable: true })
-  async backup(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<BackupRow | null> {
-    return (await ctx.services.backups.get(ctx.viewer.organizationId, id)) ?? null;
+  async backup(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<BackupRow> {
+    // NOT_FOUND, like lead(id): another organization's id must look exactly like one that does not exist.
+    const backup = await ctx.services.backups.get(ctx.viewer.organizationId, id);
+    if (!backup) throw notFound('backup');
+    return backup;
   }
 
   @Authorized('ADMIN')

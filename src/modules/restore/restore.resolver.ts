@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
-import { forbidden } from '../../shared/app-error.ts';
+import { forbidden, notFound } from '../../shared/app-error.ts';
 import { CrmModule, type CrmModuleName } from '../crm/crm.types.ts';
 import type { ImportJobRow } from './import-job.repository.ts';
 import { ImportJob, toImportJob } from './restore.types.ts';
@@ -9,9 +9,11 @@ import { ImportJob, toImportJob } from './restore.types.ts';
 export class RestoreResolver {
   @Authorized('ADMIN')
   @Query(() => ImportJob, { nullable: true, description: 'An import or restore of your organization' })
-  async importJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImportJob | null> {
+  async importJob(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ImportJob> {
+    // NOT_FOUND, like lead(id): another organization's id must look exactly like one that does not exist.
     const row = await ctx.services.restore.get(ctx.viewer, id);
-    return row ? toImportJob(row) : null;
+    if (!row) throw notFound('import job');
+    return toImportJob(row);
   }
 
   @Authorized('ADMIN')
