@@ -7,6 +7,7 @@ import { type ExportJob, exportModules } from './module-exporter.ts';
 import { runExportInWorker, type WorkerLimits } from './worker-channel.ts';
 import { XLSX_MAX_DATA_ROWS } from './xlsx-writer.ts';
 import { ZipWriter } from './zip-writer.ts';
+import { slugify } from '../shared/slug.ts';
 
 export type { ArchiveProgress, ModuleArchiveResult, ProgressListener } from './archive-assembler.ts';
 
@@ -141,17 +142,4 @@ function manifestOf(opts: BuildArchiveOptions, snapshotAt: Date, modules: readon
 export function archiveFileName(orgName: string, at: Date): string {
   const stamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z').replaceAll('-', '').replaceAll(':', '');
   return `crm-backup-${slugify(orgName)}-${stamp}.zip`;
-}
-
-/** Lower-case ASCII letters and digits joined by single dashes; accents dropped; `organization` if nothing is left. */
-export function slugify(name: string): string {
-  const slug = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60)
-    .replace(/-+$/, '');
-  return slug || 'organization';
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { AppError, badInput } from '../../shared/app-error.ts';
 import { requireEmail, requireText, requireTimezone, isUuid } from '../../shared/validation.ts';
+import { slugify } from '../../shared/slug.ts';
 import * as repo from './auth.repository.ts';
 import { generateToken, hashToken, looksLikeToken } from './token.ts';
 import type { RoleName, Viewer } from './auth.types.ts';
@@ -12,16 +13,6 @@ export interface CreatedUser {
   token: string;
 }
 
-export function slugify(name: string): string {
-  const slug = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48);
-  return slug || 'organization';
-}
 
 export class AuthService {
   private readonly viewerByTokenHash: ReturnType<typeof repo.viewerByTokenHashQuery>;

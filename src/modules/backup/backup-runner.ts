@@ -5,7 +5,7 @@ import { findOrganization } from '../auth/auth.repository.ts';
 import { eventNotifyQuery } from '../../graphql/pubsub.ts';
 import type { BlobUpload } from '../../storage/blob-store.ts';
 import * as repo from './backup.repository.ts';
-import { withTransaction } from './backup.repository.ts';
+import { withTransaction } from '../../db/transaction.ts';
 import type { ArchiveResult } from '../../export/archive-builder.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import { OverallProgress, ProgressThrottle, type ProgressPoint } from './backup-progress.ts';

@@ -2,7 +2,8 @@ import { findOrganization } from '../auth/auth.repository.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import * as repo from './backup.repository.ts';
-import { withTransaction, type Queryable } from './backup.repository.ts';
+import { withTransaction, type TxScope } from '../../db/transaction.ts';
+import type { Queryable } from './backup.repository.ts';
 import * as settingsRepo from './backup-settings.repository.ts';
 import { parseSchedule, type BackupScheduleInput } from './backup-schedule.ts';
 import type { BackupDeps } from './backup-deps.ts';
@@ -74,7 +75,7 @@ export class BackupSettingsService {
     });
   }
 
-  private async cancelPlanned(tx: repo.TxScope, viewer: Viewer, at: Date): Promise<void> {
+  private async cancelPlanned(tx: TxScope, viewer: Viewer, at: Date): Promise<void> {
     const planned = await repo.findPendingScheduled(tx.q, viewer.organizationId);
     if (!planned) return;
     // Its job stays queued and finds the row CANCELLED: a no-op, like any replayed job.

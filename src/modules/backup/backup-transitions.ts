@@ -1,7 +1,7 @@
 import { inTransaction as bossDb } from '../../jobs/boss.ts';
 import { eventNotifyQuery } from '../../graphql/pubsub.ts';
 import * as repo from './backup.repository.ts';
-import type { TxScope } from './backup.repository.ts';
+import type { TxScope } from '../../db/transaction.ts';
 import { findSettings } from './backup-settings.repository.ts';
 import { nextOccurrence, parseSchedule } from './backup-schedule.ts';
 import type { BackupDeps } from './backup-deps.ts';

@@ -1,37 +1,9 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
-import type { Db } from '../../db/client.ts';
-import * as schema from '../../db/schema.ts';
 import type { ModuleSummary } from './backup.table.ts';
 import type { BackupRow, BackupStatusName, BackupTriggerName } from './backup.types.ts';
 
 /** Anything that runs a query: the pool, or the client of a transaction. */
 export type Queryable = Pick<pg.PoolClient, 'query'>;
-
-/** A transaction: raw SQL on `q`, drizzle (for other modules' services) on `db`, work to do after COMMIT. */
-export interface TxScope {
-  q: pg.PoolClient;
-  db: Db;
-  afterCommit(fn: () => void | Promise<void>): void;
-}
-
-export async function withTransaction<T>(pool: pg.Pool, fn: (tx: TxScope) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  const after: (() => void | Promise<void>)[] = [];
-  let result: T;
-  try {
-    await client.query('begin');
-    result = await fn({ q: client, db: drizzle(client, { schema }), afterCommit: (f) => after.push(f) });
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-  for (const fn of after) await fn();
-  return result;
-}
 
 const COLUMNS = `id, organization_id AS "organizationId", trigger, status, requested_by AS "requestedBy",
   created_at AS "createdAt", scheduled_for AS "scheduledFor", started_at AS "startedAt", finished_at AS "finishedAt",

@@ -7,7 +7,7 @@ import type { BlobInfo, ByteRange } from '../../storage/blob-store.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { backupAlreadyStarted, backupInProgress, backupNotCancellable, backupNotDownloadable } from './backup.errors.ts';
 import * as repo from './backup.repository.ts';
-import { withTransaction } from './backup.repository.ts';
+import { withTransaction } from '../../db/transaction.ts';
 import type { BackupScheduleInput } from './backup-schedule.ts';
 import { DEFAULT_TUNING, type BackupDeps, type BackupTuning } from './backup-deps.ts';
 import { signDownloadLink, verifyDownloadLink } from './backup-download.ts';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
@@ -128,19 +129,13 @@ export class CrmService {
   }
 
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>, spec?: ModuleSpec): Promise<T> {
-    const client = await this.pool.connect();
     try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
+      return await withTransaction(this.pool, (tx) => work(tx.q));
     } catch (error) {
-      await client.query('rollback').catch(() => undefined);
       throw spec ? referenceRaceAsBadInput(spec, error) : error;
-    } finally {
-      client.release();
     }
   }
+
 
 }
 

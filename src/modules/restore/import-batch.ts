@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.ts';
 import { eventNotifyQuery } from '../../graphql/pubsub.ts';
 import { MODULES, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { ImportRecord } from './import-row.ts';
@@ -54,10 +55,10 @@ interface Outcome {
  */
 export async function writeBatch(target: BatchTarget, batch: Batch, notify: boolean): Promise<BatchProgress> {
   try {
-    return await inTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeRecords(client, target, batch, batch.records)));
+    return await batchTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeRecords(client, target, batch, batch.records)));
   } catch (error) {
     if (!isDataError(error)) throw error;
-    return inTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeOneByOne(client, target, batch)));
+    return batchTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeOneByOne(client, target, batch)));
   }
 }
 
@@ -206,21 +207,10 @@ function databaseMessage(error: { code: string }): string {
 }
 
 /**
- * A batch transaction commits without waiting for its WAL flush (`synchronous_commit = off`): a crash may lose
- * the last few batches, but each one together with its checkpoint, so the rerun simply does them again. The job's
- * final transaction commits synchronously, which flushes every earlier batch too before pg-boss hears "done".
+ * A batch transaction commits without waiting for its WAL flush: a crash may lose the last few batches, but each
+ * one together with its checkpoint, so the rerun simply does them again. The job's final transaction commits
+ * synchronously, which flushes every earlier batch too before pg-boss hears "done".
  */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin; set local synchronous_commit = off');
-    const result = await work(client);
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+function batchTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withTransaction(pool, (tx) => work(tx.q), { synchronousCommit: false });
 }

@@ -9,6 +9,7 @@ import * as schema from '../../db/schema.ts';
 import { errorForLog } from '../../graphql/errors.ts';
 import type { AppPubSub } from '../../graphql/pubsub.ts';
 import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { withTransaction } from '../../db/transaction.ts';
 import { inTransaction } from '../../jobs/boss.ts';
 import { UnreadableFileError } from '../../import/table.types.ts';
 import { AppError, badInput, notFound } from '../../shared/app-error.ts';
@@ -121,7 +122,7 @@ export class RestoreService {
   }
 
   private async enqueue(job: jobs.NewImportJob): Promise<jobs.ImportJobRow> {
-    return this.transaction(async (client) => {
+    return withTransaction(this.deps.pool, async ({ q: client }) => {
       const row = await jobs.insertImportJob(client, job, this.deps.clock.now());
       const data: ImportJobData = { importId: row.id, organizationId: row.organizationId };
       await this.deps.boss.send(IMPORT_QUEUE, data, { db: inTransaction(client) });
@@ -197,7 +198,7 @@ export class RestoreService {
   /** COMPLETED or FAILED, with its activity event and the retention recompute, in one transaction. */
   private async finish(job: jobs.ImportJobRow, error: string | null): Promise<void> {
     const status = error === null ? 'COMPLETED' : 'FAILED';
-    const row = await this.transaction(async (client) => {
+    const row = await withTransaction(this.deps.pool, async ({ q: client }) => {
       const done = await jobs.finishJob(client, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now());
       if (!done) return undefined;
       await this.deps.activity.record(activityOf(done), drizzle(client, { schema }));
@@ -212,20 +213,6 @@ export class RestoreService {
     }
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.deps.pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
 }
 
 export const isFinished = (job: { status: string }): boolean => job.status === 'COMPLETED' || job.status === 'FAILED';

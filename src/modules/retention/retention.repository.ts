@@ -2,10 +2,9 @@
  * SQL of the retention settings, policies and single-record retention changes. Every query names the
  * organization. Raw SQL over a pg client, because the record hooks run inside crm's pg transaction.
  */
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.ts';
 import type { Db } from '../../db/client.ts';
-import * as schema from '../../db/schema.ts';
 import type { RetentionModule, RetentionPolicy } from './retention-dates.ts';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -160,17 +159,6 @@ export function activePolicy(rules: EffectiveRules): PolicyRow | undefined {
 }
 
 /** A transaction on one pg client, with a drizzle handle over the same client for activity and notifications. */
-export async function runInTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient, db: Db) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const result = await work(client, drizzle(client, { schema }));
-    await client.query('commit');
-    return result;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+export function runInTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient, db: Db) => Promise<T>): Promise<T> {
+  return withTransaction(pool, (tx) => work(tx.q, tx.db));
 }
