@@ -65,6 +65,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: isRoot,
+    // UTF8 whatever the machine's locale: without LANG set, initdb would pick SQL_ASCII, where string functions
+    // work on bytes (masking `Émile` would cut a character in half). The C collation is locale-independent.
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: postgresFlags(opts.fast === true),
     onLog: (message: string) => opts.log.debug({ postgres: message.trim() }, 'embedded postgres'),
     onError: (error: unknown) => opts.log.error({ err: error }, 'embedded postgres error'),
