@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -31,7 +34,9 @@ export async function startTestApp(
   opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string>; log?: Logger } = {},
 ): Promise<TestApp & { db: TestDatabase }> {
   const db = opts.db ?? (await createTestDatabase());
-  const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: '/tmp/crm-data-admin-test-data', ...opts.env });
+  // A DATA_DIR (and so STORAGE_DIR) of this app's own: no files shared with other tests or earlier runs.
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'crm-data-admin-app-'));
+  const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: dataDir, ...opts.env });
   const app = await createApp({
     config,
     databaseUrl: db.url,
@@ -63,6 +68,7 @@ export async function startTestApp(
       for (const c of clients) await c.dispose();
       await app.close();
       if (!opts.db) await db.drop();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
