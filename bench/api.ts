@@ -13,7 +13,6 @@
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
@@ -22,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { createBenchDatabase } from './bench-database.ts';
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const QUERY = 'query Contact($id: ID!) { contact(id: $id) { id firstName lastName email phone jobTitle createdAt } }';
@@ -52,12 +52,10 @@ interface Figures {
 }
 
 async function main(): Promise<void> {
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const seconds = Number(args.seconds);
   const connections = Number(args.connections);
-  const name = `crm_bench_${randomBytes(4).toString('hex')}`;
-  const databaseUrl = withDatabase(adminUrl, name);
-  await admin(adminUrl, `create database "${name}"`);
+  const database = await createBenchDatabase('crm_bench');
+  const databaseUrl = database.url;
   const children: ChildProcess[] = [];
   try {
     const { token, contactId } = await seed(databaseUrl, Number(args.contacts));
@@ -94,7 +92,7 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const child of children) await stopChild(child);
-    await admin(adminUrl, `drop database if exists "${name}" with (force)`);
+    await database.drop();
   }
 }
 
@@ -328,18 +326,4 @@ async function summariseProfile(label: string, file: string, requests: number): 
 
 // ---------------------------------------------------------------------------------------------------- helpers
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

@@ -18,7 +18,7 @@
  * alone (csv-stringify vs the string formatter vs the byte transcoder); --exceljs times exceljs's streaming writer.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,6 +37,7 @@ import { createCsvRowFormatter } from '../src/export/csv-writer.ts';
 import { MODULE_SPECS, moduleSelectSql, type RowValues } from '../src/export/module-columns.ts';
 import { BinaryCopyFraming } from '../src/export/binary-copy.ts';
 import { RowTranscoder } from '../src/export/row-transcoder.ts';
+import { createBenchDatabase } from './bench-database.ts';
 
 const MB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
@@ -70,12 +71,10 @@ const { values: args } = parseArgs({
 
 
 async function main(): Promise<void> {
-  const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const rows = Number(args.rows);
   const smallRows = Number(args['small-rows']);
-  const dbName = `bench_archive_${randomBytes(4).toString('hex')}`;
-  const url = withDatabase(serverUrl, dbName);
-  await admin(serverUrl, `create database "${dbName}"`);
+  const database = await createBenchDatabase('bench_archive');
+  const { name: dbName, url } = database;
   try {
     console.log(`database ${dbName}: migrating and seeding ${rows.toLocaleString()} + ${smallRows.toLocaleString()} contacts…`);
     const started = performance.now();
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
     if (args.exceljs) results.push(await child('exceljs', url, big, rows));
     report(results, rows, smallRows);
   } finally {
-    if (!args.keep) await admin(serverUrl, `drop database if exists "${dbName}" with (force)`);
+    if (!args.keep) await database.drop();
     else console.log(`kept database ${dbName}`);
   }
 }
@@ -432,21 +431,7 @@ function report(results: PhaseResult[], rows: number, smallRows: number): void {
   console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cpus)`);
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
 
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 // Last: every class and function above is initialized by now.
 if (args.child) {

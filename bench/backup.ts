@@ -12,7 +12,6 @@
  * Uses BENCH_DATABASE_URL (default the local PostgreSQL) and a database of its own, created and dropped.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +23,7 @@ import { createGzip } from 'node:zlib';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { moduleSelectSql } from '../src/export/module-columns.ts';
+import { createBenchDatabase } from './bench-database.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,7 +36,6 @@ const { values: args } = parseArgs({
     admin: { type: 'string' },
   },
 });
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const SELF = fileURLToPath(import.meta.url);
 
@@ -156,13 +155,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(compare) || compare < 0) throw new Error('--compare must be a non-negative integer');
   const sizes = compare > 0 && compare < rows ? [compare, rows] : [rows];
 
-  const name = `crm_bench_backup_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const dbUrl = url.toString();
+  const database = await createBenchDatabase('crm_bench_backup');
+  const dbUrl = database.url;
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   try {
     const { runMigrations } = await import('../src/db/migrate.ts');
@@ -186,8 +180,7 @@ async function main(): Promise<void> {
     report(results);
   } finally {
     await pool.end();
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, openAsBlob } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -30,6 +30,7 @@ import { writableSink } from '../src/export/chunk-writer.ts';
 import { CsvWriter } from '../src/export/csv-writer.ts';
 import { MODULE_SPECS, type RowValues } from '../src/export/module-columns.ts';
 import { XlsxWriter } from '../src/export/xlsx-writer.ts';
+import { createBenchDatabase } from './bench-database.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,18 +49,13 @@ const BATCH = args.batch ? Number(args.batch) : undefined;
 // On a shared machine every timing is noisy: each measurement is taken this many times and the fastest kept.
 const REPEAT = Number(args.repeat);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a positive integer');
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const COLUMNS = MODULE_SPECS.CONTACTS.columns;
 const MB = 1024 * 1024;
 
 async function main(): Promise<void> {
-  const name = `crm_bench_restore_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const database = await createBenchDatabase('crm_bench_restore');
+  const url = new URL(database.url);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-bench-restore-'));
   let app: App | undefined;
   try {
@@ -76,8 +72,7 @@ async function main(): Promise<void> {
     await run(app, url.toString(), dir);
   } finally {
     await app?.close();
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.end();
+    await database.drop();
     await fs.rm(dir, { recursive: true, force: true });
   }
 }

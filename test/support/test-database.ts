@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import { createDatabase, type Database } from '../../src/db/client.ts';
-import { withDatabase } from './global-setup.ts';
+import { adminQuery, databaseUrl } from '../../src/db/admin.ts';
 
 export interface TestDatabase extends Database {
   /** Drops the database (after closing this pool). */
@@ -17,7 +16,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const { adminUrl, template, runId } = inject('testDb');
   const name = `crm_test_${runId}_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminUrl, `create database "${name}" template "${template}"`);
-  const database = createDatabase(withDatabase(adminUrl, name), { max: 10 });
+  const database = createDatabase(databaseUrl(adminUrl, name), { max: 10 });
   return {
     ...database,
     drop: async () => {
@@ -25,14 +24,4 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await adminQuery(adminUrl, `drop database if exists "${name}" with (force)`);
     },
   };
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
