@@ -27,6 +27,11 @@ export const CRM_MODULE_NAMES = Object.keys(MODULES) as readonly CrmModuleName[]
 export type RetentionModule = { [M in CrmModuleName]: (typeof MODULES)[M]['retention'] extends true ? M : never }[CrmModuleName];
 export const RETENTION_MODULES = CRM_MODULE_NAMES.filter((m): m is RetentionModule => MODULES[m].retention);
 
+/** A value per module, computed from the registry (a map from module name to what derives from its definition). */
+export function perModule<M extends CrmModuleName, V>(modules: readonly M[], derive: (module: M) => V): Readonly<Record<M, V>> {
+  return Object.fromEntries(modules.map((module) => [module, derive(module)])) as Record<M, V>;
+}
+
 export function isRetentionModule(module: string): module is RetentionModule {
   return (RETENTION_MODULES as readonly string[]).includes(module);
 }

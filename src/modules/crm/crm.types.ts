@@ -1,7 +1,7 @@
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { type ClassType, Field, Float, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
 import { connectionType, type ConnectionShape } from '../../graphql/connection.ts';
-import { CRM_MODULE_NAMES, MODULES, type CrmModuleName, type FieldSpec, type ModuleSpec } from './crm.modules.ts';
+import { CRM_MODULE_NAMES, MODULES, perModule, type CrmModuleName, type FieldSpec, type ModuleSpec } from './crm.modules.ts';
 
 export const CrmModule = { LEADS: 'LEADS', CONTACTS: 'CONTACTS', ACCOUNTS: 'ACCOUNTS', DEALS: 'DEALS' } as const;
 registerEnumType(CrmModule, { name: 'CrmModule' });
@@ -71,6 +71,4 @@ function recordTypes(spec: ModuleSpec): RecordTypes {
 }
 
 /** The GraphQL classes of every module (`Lead`, `LeadInput`, `LeadConnection`, …). */
-export const RECORD_TYPES = Object.fromEntries(
-  CRM_MODULE_NAMES.map((module) => [module, recordTypes(MODULES[module])]),
-) as Readonly<Record<CrmModuleName, RecordTypes>>;
+export const RECORD_TYPES = perModule(CRM_MODULE_NAMES, (module) => recordTypes(MODULES[module]));

@@ -39,6 +39,11 @@ export interface HeaderPlan {
 // Retention columns are optional in a file: their values are either recomputed or merged with the database's.
 const OPTIONAL = new Set(['retentionEndsAt', 'deletesAt', 'maskedAt', 'legalHold']);
 
+/** A column a file may lack: a retention column, or a field added after older files were written. */
+function isOptional(module: CrmModuleName, header: string): boolean {
+  return OPTIONAL.has(header) || MODULES[module].fields[header]?.addedLater === true;
+}
+
 function roleOf(module: CrmModuleName, header: string): ColumnRole {
   switch (header) {
     case 'id':
@@ -57,7 +62,7 @@ function roleOf(module: CrmModuleName, header: string): ColumnRole {
     case 'deletesAt':
       return { role: 'recomputed' };
   }
-  const spec = MODULES[module].fields[header];
+  const spec: FieldSpec | undefined = MODULES[module].fields[header];
   if (!spec) throw new Error(`module-columns.ts names ${header}, which crm.modules.ts does not know for ${module}`);
   return { role: 'field', field: header, spec };
 }
@@ -77,7 +82,7 @@ export function planHeader(module: CrmModuleName, header: readonly string[], fil
     else if (positions.has(name)) duplicated.push(name);
     else positions.set(name, index);
   });
-  const missing = expected.filter((c) => !positions.has(c.header) && !OPTIONAL.has(c.header)).map((c) => c.header);
+  const missing = expected.filter((c) => !positions.has(c.header) && !isOptional(module, c.header)).map((c) => c.header);
   const problems = [
     missing.length ? `missing ${missing.join(', ')}` : '',
     unknown.length ? `unknown ${unknown.join(', ')}` : '',
