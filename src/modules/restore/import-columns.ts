@@ -4,8 +4,8 @@ import { badInput } from '../../shared/app-error.ts';
 
 /**
  * What each column of an archive file means to the importer. The layout (names, order, cell types) is the
- * export's (module-columns.ts); the rules of each field are crm's (crm.modules.ts), so an imported row is checked
- * by the same `validateFields` as a GraphQL mutation.
+ * export's (module-columns.ts) and the rules of each field are the CRM registry's (crm.modules.ts), both read from
+ * the same record definitions, so an imported row is checked by the same `validateFields` as a GraphQL mutation.
  */
 export type ColumnRole =
   | { role: 'id' }
@@ -63,7 +63,7 @@ function roleOf(module: CrmModuleName, header: string): ColumnRole {
       return { role: 'recomputed' };
   }
   const spec: FieldSpec | undefined = MODULES[module].fields[header];
-  if (!spec) throw new Error(`module-columns.ts names ${header}, which crm.modules.ts does not know for ${module}`);
+  if (!spec) throw new Error(`the archive columns name ${header}, which the ${module} registry entry does not`);
   return { role: 'field', field: header, spec };
 }
 

@@ -148,7 +148,7 @@ export async function upsertRecords(
   organizationId: string,
   records: readonly ImportRecord[],
 ): Promise<Map<string, RowOutcome>> {
-  // The records of a batch come from one file, so they lack the same columns; grouping keeps that an assumption-free fact.
+  // A batch comes from one file, so its records lack the same columns; grouping makes that hold by construction.
   const groups = new Map<string, { absent: string[]; records: ImportRecord[] }>();
   for (const record of records) {
     const absent = absentFields(spec, record);
