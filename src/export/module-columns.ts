@@ -1,10 +1,12 @@
 /**
- * The columns of each module in a backup archive (API.md §5): header names, cell types and the SQL that reads them.
- * The restore feature reuses the headers and types, so this is the single source of the archive's layout.
+ * The columns of each module in a backup archive (API.md §5): header names, cell types and the SQL that reads them,
+ * derived from the CRM registry (crm.modules.ts). The restore feature reuses the headers and types, so this is the
+ * single source of the archive's layout.
  */
+import { CRM_MODULE_NAMES, MODULES, perModule, type CrmModuleName, type FieldSpec, type ModuleSpec as RecordSpec } from '../modules/crm/crm.modules.ts';
 
-export const MODULE_NAMES = ['LEADS', 'CONTACTS', 'ACCOUNTS', 'DEALS'] as const;
-export type ModuleName = (typeof MODULE_NAMES)[number];
+export const MODULE_NAMES = CRM_MODULE_NAMES;
+export type ModuleName = CrmModuleName;
 
 /** How a cell is written. `date` values travel as epoch milliseconds (a number): a Date per cell is costly. */
 export type ColumnType = 'text' | 'number' | 'boolean' | 'date';
@@ -49,12 +51,7 @@ export interface ModuleSpec {
 const text = (header: string, column: string): ColumnSpec => ({ header, type: 'text', sqlType: 'text', sql: `t.${column}` });
 /** Ids and relations: text in the files, 16 bytes on the wire. */
 const uuid = (header: string, column: string): ColumnSpec => ({ header, type: 'text', sqlType: 'uuid', sql: `t.${column}` });
-const date = (header: string, column: string): ColumnSpec => ({
-  header,
-  type: 'date',
-  sqlType: 'timestamptz',
-  sql: `t.${column}`,
-});
+const date = (header: string, column: string): ColumnSpec => ({ header, type: 'date', sqlType: 'timestamptz', sql: `t.${column}` });
 
 const ID = uuid('id', 'id');
 const OWNER_EMAIL: ColumnSpec = { header: 'ownerEmail', type: 'text', sqlType: 'text', sql: 'u.email' };
@@ -66,81 +63,34 @@ const RETENTION: ColumnSpec[] = [
   { header: 'legalHold', type: 'boolean', sqlType: 'bool', sql: 't.legal_hold' },
 ];
 
-export const MODULE_SPECS: Readonly<Record<ModuleName, ModuleSpec>> = {
-  LEADS: {
-    module: 'LEADS',
-    fileBase: 'leads',
-    table: 'leads',
-    columns: [
-      ID,
-      text('firstName', 'first_name'),
-      text('lastName', 'last_name'),
-      text('email', 'email'),
-      text('phone', 'phone'),
-      text('company', 'company'),
-      text('title', 'title'),
-      text('status', 'status'),
-      text('source', 'source'),
-      text('notes', 'notes'),
-      OWNER_EMAIL,
-      ...AUDIT,
-      ...RETENTION,
-    ],
-  },
-  CONTACTS: {
-    module: 'CONTACTS',
-    fileBase: 'contacts',
-    table: 'contacts',
-    columns: [
-      ID,
-      text('firstName', 'first_name'),
-      text('lastName', 'last_name'),
-      text('email', 'email'),
-      text('phone', 'phone'),
-      text('jobTitle', 'job_title'),
-      text('address', 'address'),
-      text('notes', 'notes'),
-      uuid('accountId', 'account_id'),
-      OWNER_EMAIL,
-      ...AUDIT,
-      ...RETENTION,
-    ],
-  },
-  ACCOUNTS: {
-    module: 'ACCOUNTS',
-    fileBase: 'accounts',
-    table: 'accounts',
-    columns: [
-      ID,
-      text('name', 'name'),
-      text('domain', 'domain'),
-      text('industry', 'industry'),
-      text('phone', 'phone'),
-      text('address', 'address'),
-      OWNER_EMAIL,
-      ...AUDIT,
-    ],
-  },
-  DEALS: {
-    module: 'DEALS',
-    fileBase: 'deals',
-    table: 'deals',
-    columns: [
-      ID,
-      text('name', 'name'),
-      { header: 'amount', type: 'number', sqlType: 'float8', sql: 't.amount' },
-      text('currency', 'currency'),
-      text('stage', 'stage'),
+/** A field's column: ids and relations are text in the files and 16 bytes on the wire. */
+function fieldColumn(header: string, field: FieldSpec): ColumnSpec {
+  switch (field.kind) {
+    case 'amount':
+      return { header, type: 'number', sqlType: 'float8', sql: `t.${field.column}` };
+    case 'ref':
+      return uuid(header, field.column);
+    case 'date':
       // A calendar day with no time zone (GraphQL `String`): exported as its `YYYY-MM-DD` text, not as a date cell,
       // so that no reader shifts it by a time zone.
-      { header: 'closeDate', type: 'text', sqlType: 'text', sql: 't.close_date::text' },
-      uuid('accountId', 'account_id'),
-      uuid('contactId', 'contact_id'),
-      OWNER_EMAIL,
-      ...AUDIT,
-    ],
-  },
-};
+      return { header, type: 'text', sqlType: 'text', sql: `t.${field.column}::text` };
+    default:
+      return text(header, field.column);
+  }
+}
+
+/** `id`, the fields in registry order, `ownerEmail`, the audit dates, then the retention columns if any. */
+function archiveSpec(record: RecordSpec): ModuleSpec {
+  const fields = Object.entries(record.fields).map(([header, field]) => fieldColumn(header, field));
+  return {
+    module: record.module,
+    fileBase: record.table,
+    table: record.table,
+    columns: [ID, ...fields, OWNER_EMAIL, ...AUDIT, ...(record.retention ? RETENTION : [])],
+  };
+}
+
+export const MODULE_SPECS = perModule(CRM_MODULE_NAMES, (module) => archiveSpec(MODULES[module]));
 
 export function moduleSpec(module: ModuleName): ModuleSpec {
   return MODULE_SPECS[module];

@@ -2,17 +2,7 @@ import type { NonEmptyArray } from 'type-graphql';
 import { ActivityResolver } from '../modules/activity/activity.resolver.ts';
 import { AuthResolver } from '../modules/auth/auth.resolver.ts';
 import { BackupResolver, BackupSettingsResolver } from '../modules/backup/backup.resolver.ts';
-import {
-  AccountFieldsResolver,
-  AccountRecordResolver,
-  ContactFieldsResolver,
-  ContactRecordResolver,
-  CrmListResolver,
-  DealFieldsResolver,
-  DealRecordResolver,
-  LeadFieldsResolver,
-  LeadRecordResolver,
-} from '../modules/crm/crm.resolver.ts';
+import { CRM_RESOLVERS } from '../modules/crm/crm.resolver.ts';
 import { NotificationResolver } from '../modules/notifications/notification.resolver.ts';
 import { RestoreResolver } from '../modules/restore/restore.resolver.ts';
 import { RetentionPolicyFieldsResolver, RetentionResolver } from '../modules/retention/retention.resolver.ts';
@@ -20,15 +10,7 @@ import { RetentionPolicyFieldsResolver, RetentionResolver } from '../modules/ret
 /** Every resolver of the API, in one list. */
 export const resolvers: NonEmptyArray<Function> = [
   AuthResolver,
-  CrmListResolver,
-  LeadRecordResolver,
-  ContactRecordResolver,
-  AccountRecordResolver,
-  DealRecordResolver,
-  LeadFieldsResolver,
-  ContactFieldsResolver,
-  AccountFieldsResolver,
-  DealFieldsResolver,
+  ...CRM_RESOLVERS,
   ActivityResolver,
   NotificationResolver,
   BackupResolver,

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../config.ts';
+import { CRM_MODULE_NAMES, personalFields } from '../modules/crm/crm.modules.ts';
 
 /**
  * Paths never written to a log: credentials, and the personal fields of CRM records (PDPA/GDPR). Code should
@@ -16,7 +17,8 @@ const REDACT = [
   'req.headers.cookie',
   'connectionParams',
   'appSecret',
-  ...['firstName', 'lastName', 'email', 'phone', 'address', 'notes', 'name'].flatMap((f) => [f, `*.${f}`]),
+  // Every field the CRM registry marks personal, and record names (an account or deal may be named after a person).
+  ...[...new Set([...CRM_MODULE_NAMES.flatMap(personalFields), 'name'])].flatMap((f) => [f, `*.${f}`]),
 ];
 
 /** `destination`: tests pass a stream to read what would be logged. */

@@ -127,6 +127,23 @@ describe('CRM records through GraphQL', () => {
     expect(upd.data!.updateLead).toEqual({ status: 'qualified', company: 'Gamma' });
   });
 
+  it('lists leads and contacts by retentionState; accounts and deals take first and after only', async () => {
+    const lead = await t.gql<{ createLead: { id: string } }>(org.admin.token, 'mutation { createLead(input: { firstName: "Masked" }) { id } }');
+    await t.gql(org.admin.token, 'mutation { createLead(input: { firstName: "Active" }) { id } }');
+    await t.app.services.pool.query("update leads set retention_state = 'MASKED', masked_at = now() where id = $1", [lead.data!.createLead.id]);
+    const masked = await t.gql<{ leads: { nodes: { id: string; retention: { state: string } }[] }; contacts: { totalCount: number } }>(
+      org.admin.token,
+      '{ leads(retentionState: MASKED, first: 100) { nodes { id retention { state } } } contacts(retentionState: MASKED) { totalCount } }',
+    );
+    expect(masked.errors).toBeUndefined();
+    expect(masked.data!.leads.nodes).toEqual([{ id: lead.data!.createLead.id, retention: { state: 'MASKED' } }]);
+    expect(masked.data!.contacts.totalCount).toBe(0);
+    const all = await t.gql<{ leads: { totalCount: number } }>(org.admin.token, '{ leads(first: 1) { totalCount } }');
+    expect(all.data!.leads.totalCount).toBeGreaterThan(1);
+    const refused = await t.gql(org.admin.token, '{ deals(retentionState: MASKED) { totalCount } }');
+    expect(refused.errors?.[0]?.message).toMatch(/Unknown argument "retentionState"/);
+  });
+
   it('lets a STANDARD user update and delete a record an ADMIN owns (ownership is not a permission here)', async () => {
     const res = await t.gql<{ createAccount: { id: string } }>(org.admin.token, 'mutation { createAccount(input: { name: "Owned by admin" }) { id } }');
     const id = res.data!.createAccount.id;

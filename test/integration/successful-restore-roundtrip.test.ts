@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CrmModuleName } from '../../src/modules/crm/crm.modules.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import {
-  allRows,
   archiveOf,
   fileBase,
   IMPORT_JOB_FIELDS,
@@ -80,6 +79,7 @@ const leadArb = fc.record({
   phone: optText(50),
   company: optText(200),
   title: optText(200),
+  website: optText(200),
   status: optText(50),
   source: optText(100),
   notes: optText(10_000),
@@ -101,6 +101,55 @@ const dataset = fc.record({
   leads: fc.array(leadArb, { maxLength: 4 }),
 });
 type Dataset = typeof dataset extends fc.Arbitrary<infer T> ? T : never;
+
+/*
+ * The oracle: API.md §5's columns written out here, not read from the implementation. `id` first, then the fields
+ * of the GraphQL type in order (relations as accountId, contactId, ownerEmail), createdAt, updatedAt, and for
+ * leads and contacts the retention columns. API.md §6 adds `website` after `title` in leads.
+ */
+const RETENTION_COLUMNS = ['retentionEndsAt', 'deletesAt', 'maskedAt', 'legalHold'];
+const API_COLUMNS: Record<CrmModuleName, string[]> = {
+  LEADS: ['id', 'firstName', 'lastName', 'email', 'phone', 'company', 'title', 'website', 'status', 'source', 'notes',
+    'ownerEmail', 'createdAt', 'updatedAt', ...RETENTION_COLUMNS],
+  CONTACTS: ['id', 'firstName', 'lastName', 'email', 'phone', 'jobTitle', 'address', 'notes', 'accountId',
+    'ownerEmail', 'createdAt', 'updatedAt', ...RETENTION_COLUMNS],
+  ACCOUNTS: ['id', 'name', 'domain', 'industry', 'phone', 'address', 'ownerEmail', 'createdAt', 'updatedAt'],
+  DEALS: ['id', 'name', 'amount', 'currency', 'stage', 'closeDate', 'accountId', 'contactId', 'ownerEmail', 'createdAt', 'updatedAt'],
+};
+const TABLE: Record<CrmModuleName, string> = { LEADS: 'leads', CONTACTS: 'contacts', ACCOUNTS: 'accounts', DEALS: 'deals' };
+const INSTANTS = new Set(['createdAt', 'updatedAt', 'maskedAt']);
+
+/** How the oracle reads a column straight from the table: the header in snake_case, timestamps as epoch ms. */
+function oracleSql(header: string): string {
+  if (header === 'ownerEmail') return 'u.email';
+  const column = `t.${header.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`;
+  if (INSTANTS.has(header)) return `(extract(epoch from ${column}) * 1000)::int8`;
+  return header === 'closeDate' ? `${column}::text` : column;
+}
+
+/** Every record of the organization in API.md §5's columns (retention dates aside: a restore recomputes them). */
+async function oracleRows(pool: pg.Pool, organizationId: string): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const module of RESTORE_MODULES) {
+    const headers = API_COLUMNS[module].filter((h) => h !== 'retentionEndsAt' && h !== 'deletesAt');
+    const state = headers.includes('maskedAt') ? ', t.retention_state as "retentionState"' : '';
+    const { rows } = await pool.query(
+      `select ${headers.map((h) => `${oracleSql(h)} as "${h}"`).join(', ')}${state}
+         from ${TABLE[module]} t left join users u on u.id = t.owner_id where t.organization_id = $1 order by t.id`,
+      [organizationId],
+    );
+    out[module] = rows;
+  }
+  return out;
+}
+
+/** The header row of each file of the archive, which must be API.md §5's. */
+async function expectApiHeaders(zip: Buffer): Promise<void> {
+  for (const module of RESTORE_MODULES) {
+    const csv = (await zipEntry(zip, `${TABLE[module]}.csv`)).toString('utf8');
+    expect(csv.replace(/^\uFEFF/, '').split('\r\n')[0], `${module} header`).toBe(API_COLUMNS[module].join(','));
+  }
+}
 
 const AUDIT_KEYS = new Set(['owner', 'createdAt', 'updatedAt', 'maskedAt', 'legalHold', 'account', 'contact']);
 
@@ -179,9 +228,10 @@ describe('restore round trip (backup → wipe → restore, property-based)', () 
       fc.asyncProperty(dataset, async (data) => {
         await wipe(pool, org.organizationId);
         await insertDataset(pool, org, data);
-        const before = await allRows(pool, org.organizationId);
+        const before = await oracleRows(pool, org.organizationId);
         const total = Object.values(before).reduce((n, rows) => n + rows.length, 0);
         const zip = await archiveOf(t, org.organizationId);
+        await expectApiHeaders(zip);
         for (const [label, run] of [
           ['CSV', viaFiles(zip, 'csv')],
           ['XLSX', viaFiles(zip, 'xlsx')],
@@ -191,7 +241,7 @@ describe('restore round trip (backup → wipe → restore, property-based)', () 
           const jobs = await run();
           for (const job of jobs) expect(job, `${label} job`).toMatchObject({ status: 'COMPLETED', failed: 0, skipped: 0, errors: [] });
           expect(jobs.reduce((n, j) => n + j.created, 0), `${label} created`).toBe(total);
-          expect(await allRows(pool, org.organizationId), `${label} records`).toEqual(before);
+          expect(await oracleRows(pool, org.organizationId), `${label} records`).toEqual(before);
         }
       }),
       { numRuns: 15 },
@@ -203,12 +253,12 @@ describe('restore round trip (backup → wipe → restore, property-based)', () 
     await wipe(pool, org.organizationId);
     const sample = fc.sample(dataset.filter((d) => d.accounts.length > 0 && d.leads.length > 0), { numRuns: 1, seed: 7 })[0]!;
     await insertDataset(pool, org, sample);
-    const before = await allRows(pool, org.organizationId);
+    const before = await oracleRows(pool, org.organizationId);
     const zip = await archiveOf(t, org.organizationId);
     await wipe(pool, org.organizationId);
     const job = await restore({ file: { data: zip, name: 'crm-backup.zip' }, modules: 'leads,accounts' });
     expect(job).toMatchObject({ status: 'COMPLETED', modules: ['ACCOUNTS', 'LEADS'] });
-    const after = await allRows(pool, org.organizationId);
+    const after = await oracleRows(pool, org.organizationId);
     const chosen: CrmModuleName[] = ['ACCOUNTS', 'LEADS'];
     for (const module of RESTORE_MODULES) expect(after[module]).toEqual(chosen.includes(module) ? before[module] : []);
   });

@@ -74,9 +74,9 @@ describe('CsvWriter', () => {
     expect(writer.bytes).toBe(file.length);
   });
 
-  it('writes headers in the order of API.md §5', () => {
+  it('writes headers in the order of API.md §5 (with §6\'s website after title)', () => {
     expect(csvHeaderLine(MODULE_SPECS.LEADS.columns)).toBe(
-      'id,firstName,lastName,email,phone,company,title,status,source,notes,ownerEmail,createdAt,updatedAt,' +
+      'id,firstName,lastName,email,phone,company,title,website,status,source,notes,ownerEmail,createdAt,updatedAt,' +
         'retentionEndsAt,deletesAt,maskedAt,legalHold\r\n',
     );
   });

@@ -1,101 +1,47 @@
 /**
- * The four CRM modules described once: table, writable fields and their rules. The repository, validation,
- * the archive columns and restore all read these descriptors instead of repeating field lists.
+ * The registry of the four CRM modules: each is described once, in `records/<module>.record.ts` (fields, columns,
+ * rules, personal data, relations, retention). The repository, validation, GraphQL types, archive columns, restore,
+ * masking and retention all derive from these definitions instead of repeating field lists; only the drizzle
+ * table (crm.table.ts) is written by hand, and a test checks that it agrees.
  */
-export type CrmModuleName = 'LEADS' | 'CONTACTS' | 'ACCOUNTS' | 'DEALS';
-export const CRM_MODULE_NAMES: readonly CrmModuleName[] = ['LEADS', 'CONTACTS', 'ACCOUNTS', 'DEALS'];
-/** Modules whose records hold personal data and carry retention dates. */
-export const RETENTION_MODULES: readonly CrmModuleName[] = ['LEADS', 'CONTACTS'];
+import { ACCOUNT_RECORD } from './records/account.record.ts';
+import { CONTACT_RECORD } from './records/contact.record.ts';
+import { DEAL_RECORD } from './records/deal.record.ts';
+import { LEAD_RECORD } from './records/lead.record.ts';
+import type { CrmModuleName, RecordDefinition } from './records/record-field.ts';
 
-export type FieldKind = 'text' | 'email' | 'amount' | 'date' | 'currency' | 'ref';
+export type { CrmModuleName, FieldKind, FieldSpec, MaskKind } from './records/record-field.ts';
+export type ModuleSpec = RecordDefinition;
 
-export interface FieldSpec {
-  column: string;
-  kind: FieldKind;
-  /** Longest accepted text. */
-  max?: number;
-  /** NOT NULL in the table; required on create, may not be cleared on update. */
-  required?: boolean;
-  /** For `ref`: the module the id must name (in the same organization). */
-  ref?: CrmModuleName;
+/** In archive and schema order. */
+export const MODULES = {
+  LEADS: LEAD_RECORD,
+  CONTACTS: CONTACT_RECORD,
+  ACCOUNTS: ACCOUNT_RECORD,
+  DEALS: DEAL_RECORD,
+} as const satisfies Record<CrmModuleName, ModuleSpec>;
+
+export const CRM_MODULE_NAMES = Object.keys(MODULES) as readonly CrmModuleName[];
+
+/** Modules whose records hold personal data and carry retention dates (`retention: true` in their definition). */
+export type RetentionModule = { [M in CrmModuleName]: (typeof MODULES)[M]['retention'] extends true ? M : never }[CrmModuleName];
+export const RETENTION_MODULES = CRM_MODULE_NAMES.filter((m): m is RetentionModule => MODULES[m].retention);
+
+/** A value per module, computed from the registry (a map from module name to what derives from its definition). */
+export function perModule<M extends CrmModuleName, V>(modules: readonly M[], derive: (module: M) => V): Readonly<Record<M, V>> {
+  return Object.fromEntries(modules.map((module) => [module, derive(module)])) as Record<M, V>;
 }
 
-export interface ModuleSpec {
-  module: CrmModuleName;
-  table: string;
-  /** Singular, for messages ("contact not found"). */
-  noun: string;
-  fields: Record<string, FieldSpec>;
-  retention: boolean;
+export function isRetentionModule(module: string): module is RetentionModule {
+  return (RETENTION_MODULES as readonly string[]).includes(module);
 }
 
-const text = (column: string, max: number, required = false): FieldSpec => ({ column, kind: 'text', max, required });
-const NAME = 200;
-const NOTES = 10_000;
-
-export const MODULES: Record<CrmModuleName, ModuleSpec> = {
-  LEADS: {
-    module: 'LEADS',
-    table: 'leads',
-    noun: 'lead',
-    retention: true,
-    fields: {
-      firstName: text('first_name', NAME),
-      lastName: text('last_name', NAME),
-      email: { column: 'email', kind: 'email' },
-      phone: text('phone', 50),
-      company: text('company', NAME),
-      title: text('title', NAME),
-      status: text('status', 50),
-      source: text('source', 100),
-      notes: text('notes', NOTES),
-    },
-  },
-  CONTACTS: {
-    module: 'CONTACTS',
-    table: 'contacts',
-    noun: 'contact',
-    retention: true,
-    fields: {
-      firstName: text('first_name', NAME),
-      lastName: text('last_name', NAME),
-      email: { column: 'email', kind: 'email' },
-      phone: text('phone', 50),
-      jobTitle: text('job_title', NAME),
-      address: text('address', 1000),
-      notes: text('notes', NOTES),
-      accountId: { column: 'account_id', kind: 'ref', ref: 'ACCOUNTS' },
-    },
-  },
-  ACCOUNTS: {
-    module: 'ACCOUNTS',
-    table: 'accounts',
-    noun: 'account',
-    retention: false,
-    fields: {
-      name: text('name', NAME, true),
-      domain: text('domain', 253),
-      industry: text('industry', 100),
-      phone: text('phone', 50),
-      address: text('address', 1000),
-    },
-  },
-  DEALS: {
-    module: 'DEALS',
-    table: 'deals',
-    noun: 'deal',
-    retention: false,
-    fields: {
-      name: text('name', NAME, true),
-      amount: { column: 'amount', kind: 'amount' },
-      currency: { column: 'currency', kind: 'currency' },
-      stage: text('stage', 50),
-      closeDate: { column: 'close_date', kind: 'date' },
-      accountId: { column: 'account_id', kind: 'ref', ref: 'ACCOUNTS' },
-      contactId: { column: 'contact_id', kind: 'ref', ref: 'CONTACTS' },
-    },
-  },
-};
+/** The fields retention masks (and the vault keeps) in a module, in field order. */
+export function personalFields(module: CrmModuleName): string[] {
+  return Object.entries(MODULES[module].fields as ModuleSpec['fields'])
+    .filter(([, spec]) => spec.personal !== undefined)
+    .map(([name]) => name);
+}
 
 /** Every record, whatever its module, as the repository returns it. */
 export interface CrmRecord {

@@ -1,36 +1,32 @@
-import { Arg, Authorized, type ClassType, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
 import type { ConnectionShape } from '../../graphql/connection.ts';
 import { notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
-import { MODULES, type CrmModuleName, type CrmRecord } from './crm.modules.ts';
-import {
-  Account,
-  AccountConnection,
-  AccountInput,
-  Contact,
-  ContactConnection,
-  ContactInput,
-  Deal,
-  DealConnection,
-  DealInput,
-  Lead,
-  LeadConnection,
-  LeadInput,
-  RecordRetention,
-  RetentionState,
-  type RetentionStateName,
-} from './crm.types.ts';
+import { CRM_MODULE_NAMES, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from './crm.modules.ts';
+import { RECORD_TYPES, RecordRetention, RetentionState, type RetentionStateName } from './crm.types.ts';
+
+/** Retention as a client sees it; dates are null until the organization's retention policy sets them. */
+export function recordRetention(record: CrmRecord): RecordRetention {
+  return {
+    state: record.retentionState ?? 'ACTIVE',
+    retentionEndsAt: record.retentionEndsAt ?? null,
+    deletesAt: record.deletesAt ?? null,
+    maskedAt: record.maskedAt ?? null,
+    legalHold: record.legalHold ?? false,
+  };
+}
 
 /**
- * `x(id)`, `createX`, `updateX`, `deleteX` for one module: the same four operations on every module, so one
- * factory; the names come from the module (lead → createLead).
+ * `x(id)`, `xs(first, after)`, `createX`, `updateX`, `deleteX` and the type's relations for one module: the same
+ * operations on every module, so one factory; the names come from the registry (lead → createLead, leads).
  */
-function recordResolver(module: CrmModuleName, type: ClassType, input: ClassType) {
-  const noun = MODULES[module].noun;
+function recordResolver(spec: ModuleSpec) {
+  const { module, noun } = spec;
   const Noun = noun[0]!.toUpperCase() + noun.slice(1);
+  const { type, input, connection } = RECORD_TYPES[module];
 
-  @Resolver()
+  @Resolver(() => type)
   class RecordResolver {
     // NOT_FOUND rather than null (API.md §4): the same answer for an id of another organization as for one
     // that exists nowhere. Nullable, so the other fields of a query still answer.
@@ -40,6 +36,18 @@ function recordResolver(module: CrmModuleName, type: ClassType, input: ClassType
       const record = await ctx.services.crm.get(ctx.viewer, module, id);
       if (!record) throw notFound(noun);
       return record;
+    }
+
+    // `retentionState` (the last argument) is declared below for the modules with retention only.
+    @Authorized()
+    @Query(() => connection, { name: spec.table })
+    list(
+      @Ctx() ctx: GraphQLContext,
+      @Arg('first', () => Int, { nullable: true }) first: number | null,
+      @Arg('after', () => String, { nullable: true }) after: string | null,
+      retentionState?: RetentionStateName | null,
+    ): Promise<ConnectionShape<CrmRecord>> {
+      return ctx.services.crm.list(ctx.viewer, module, { first, after, retentionState });
     }
 
     @Authorized()
@@ -64,132 +72,47 @@ function recordResolver(module: CrmModuleName, type: ClassType, input: ClassType
       if (!(await ctx.services.crm.delete(ctx.viewer, module, id))) throw notFound(noun);
       return true;
     }
+
+    @FieldResolver(() => User, { nullable: true })
+    owner(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<User | null> {
+      return record.ownerId ? ctx.users.load(record.ownerId) : Promise.resolve(null);
+    }
+  }
+
+  if (spec.retention) withRetention(RecordResolver.prototype);
+  for (const [field, rule] of Object.entries(spec.fields)) {
+    if (rule.ref && rule.relation) withRelation(RecordResolver.prototype, rule.relation, field, rule.ref);
   }
   return RecordResolver;
 }
 
-export const LeadRecordResolver = recordResolver('LEADS', Lead, LeadInput);
-export const ContactRecordResolver = recordResolver('CONTACTS', Contact, ContactInput);
-export const AccountRecordResolver = recordResolver('ACCOUNTS', Account, AccountInput);
-export const DealRecordResolver = recordResolver('DEALS', Deal, DealInput);
-
-@Resolver()
-export class CrmListResolver {
-  @Authorized()
-  @Query(() => LeadConnection)
-  leads(
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('retentionState', () => RetentionState, { nullable: true }) retentionState: RetentionStateName | null,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<ConnectionShape<CrmRecord>> {
-    return ctx.services.crm.list(ctx.viewer, 'LEADS', { first, after, retentionState });
-  }
-
-  @Authorized()
-  @Query(() => ContactConnection)
-  contacts(
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Arg('retentionState', () => RetentionState, { nullable: true }) retentionState: RetentionStateName | null,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<ConnectionShape<CrmRecord>> {
-    return ctx.services.crm.list(ctx.viewer, 'CONTACTS', { first, after, retentionState });
-  }
-
-  @Authorized()
-  @Query(() => AccountConnection)
-  accounts(
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<ConnectionShape<CrmRecord>> {
-    return ctx.services.crm.list(ctx.viewer, 'ACCOUNTS', { first, after });
-  }
-
-  @Authorized()
-  @Query(() => DealConnection)
-  deals(
-    @Arg('first', () => Int, { nullable: true }) first: number | null,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<ConnectionShape<CrmRecord>> {
-    return ctx.services.crm.list(ctx.viewer, 'DEALS', { first, after });
-  }
+/** The list's `retentionState` filter and the type's `retention` field. */
+function withRetention(prototype: object): void {
+  Arg('retentionState', () => RetentionState, { nullable: true })(prototype, 'list', 3);
+  defineFieldResolver(prototype, 'retention', () => RecordRetention, false, (record) => recordRetention(record));
 }
 
-async function owner(record: CrmRecord, ctx: GraphQLContext): Promise<User | null> {
-  return record.ownerId ? ctx.users.load(record.ownerId) : null;
+/** `account` for `accountId`: the referenced record, through the request's loader (one query per module). */
+function withRelation(prototype: object, relation: string, field: string, target: CrmModuleName): void {
+  defineFieldResolver(prototype, relation, () => RECORD_TYPES[target].type, true, (record, ctx) => {
+    const id = record[field];
+    return typeof id === 'string' ? ctx.records(target).load(id) : Promise.resolve(null);
+  });
 }
 
-async function related(module: CrmModuleName, id: unknown, ctx: GraphQLContext): Promise<CrmRecord | null> {
-  return typeof id === 'string' ? ctx.records(module).load(id) : null;
+function defineFieldResolver(
+  prototype: object,
+  name: string,
+  type: () => object,
+  nullable: boolean,
+  resolve: (record: CrmRecord, ctx: GraphQLContext) => unknown,
+): void {
+  const descriptor: PropertyDescriptor = { value: resolve, writable: true, configurable: true };
+  Object.defineProperty(prototype, name, descriptor);
+  FieldResolver(type, { nullable })(prototype, name, descriptor);
+  Root()(prototype, name, 0);
+  Ctx()(prototype, name, 1);
 }
 
-/** Retention as a client sees it; dates are null until the organization's retention policy sets them. */
-export function recordRetention(record: CrmRecord): RecordRetention {
-  return {
-    state: record.retentionState ?? 'ACTIVE',
-    retentionEndsAt: record.retentionEndsAt ?? null,
-    deletesAt: record.deletesAt ?? null,
-    maskedAt: record.maskedAt ?? null,
-    legalHold: record.legalHold ?? false,
-  };
-}
-
-@Resolver(() => Lead)
-export class LeadFieldsResolver {
-  @FieldResolver(() => User, { nullable: true })
-  owner(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<User | null> {
-    return owner(record, ctx);
-  }
-
-  @FieldResolver(() => RecordRetention)
-  retention(@Root() record: CrmRecord): RecordRetention {
-    return recordRetention(record);
-  }
-}
-
-@Resolver(() => Contact)
-export class ContactFieldsResolver {
-  @FieldResolver(() => User, { nullable: true })
-  owner(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<User | null> {
-    return owner(record, ctx);
-  }
-
-  @FieldResolver(() => Account, { nullable: true })
-  account(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<CrmRecord | null> {
-    return related('ACCOUNTS', record.accountId, ctx);
-  }
-
-  @FieldResolver(() => RecordRetention)
-  retention(@Root() record: CrmRecord): RecordRetention {
-    return recordRetention(record);
-  }
-}
-
-@Resolver(() => Account)
-export class AccountFieldsResolver {
-  @FieldResolver(() => User, { nullable: true })
-  owner(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<User | null> {
-    return owner(record, ctx);
-  }
-}
-
-@Resolver(() => Deal)
-export class DealFieldsResolver {
-  @FieldResolver(() => User, { nullable: true })
-  owner(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<User | null> {
-    return owner(record, ctx);
-  }
-
-  @FieldResolver(() => Account, { nullable: true })
-  account(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<CrmRecord | null> {
-    return related('ACCOUNTS', record.accountId, ctx);
-  }
-
-  @FieldResolver(() => Contact, { nullable: true })
-  contact(@Root() record: CrmRecord, @Ctx() ctx: GraphQLContext): Promise<CrmRecord | null> {
-    return related('CONTACTS', record.contactId, ctx);
-  }
-}
+/** One resolver class per module, in registry order. */
+export const CRM_RESOLVERS = CRM_MODULE_NAMES.map((module) => recordResolver(MODULES[module]));

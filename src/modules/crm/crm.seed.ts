@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { withTransaction } from '../../db/transaction.ts';
 
 export interface SeedCounts {
   accounts: number;
@@ -18,27 +19,19 @@ const STAGES = `array['Qualification','Proposal','Negotiation','Closed Won','Clo
  * Records are owned by the organization's first admin.
  */
 export async function seedOrganization(pool: pg.Pool, organizationId: string, counts: SeedCounts): Promise<SeedCounts> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const owner = await client.query<{ id: string }>(
+  return withTransaction(pool, async ({ q }) => {
+    const owner = await q.query<{ id: string }>(
       "select id from users where organization_id = $1 order by (role = 'ADMIN') desc, created_at limit 1",
       [organizationId],
     );
     const ownerId = owner.rows[0]?.id ?? null;
     const args = (n: number) => [organizationId, ownerId, n];
-    if (counts.accounts > 0) await client.query(ACCOUNTS_SQL, args(counts.accounts));
-    if (counts.contacts > 0) await client.query(CONTACTS_SQL, args(counts.contacts));
-    if (counts.leads > 0) await client.query(LEADS_SQL, args(counts.leads));
-    if (counts.deals > 0) await client.query(DEALS_SQL, args(counts.deals));
-    await client.query('commit');
+    if (counts.accounts > 0) await q.query(ACCOUNTS_SQL, args(counts.accounts));
+    if (counts.contacts > 0) await q.query(CONTACTS_SQL, args(counts.contacts));
+    if (counts.leads > 0) await q.query(LEADS_SQL, args(counts.leads));
+    if (counts.deals > 0) await q.query(DEALS_SQL, args(counts.deals));
     return counts;
-  } catch (error) {
-    await client.query('rollback').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 const CREATED = `now() - ((i * 7919) % 1095) * interval '1 day' - ((i * 104729) % 86400) * interval '1 second'`;

@@ -83,6 +83,7 @@ export const leads = pgTable(
     phone: text('phone'),
     company: text('company'),
     title: text('title'),
+    website: text('website'),
     status: text('status'),
     source: text('source'),
     notes: text('notes'),

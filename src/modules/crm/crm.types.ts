@@ -1,7 +1,7 @@
 import { GraphQLDateTimeISO } from 'graphql-scalars';
-import { Field, Float, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { connectionType } from '../../graphql/connection.ts';
-import type { CrmModuleName } from './crm.modules.ts';
+import { type ClassType, Field, Float, ID, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { connectionType, type ConnectionShape } from '../../graphql/connection.ts';
+import { CRM_MODULE_NAMES, MODULES, perModule, type CrmModuleName, type FieldSpec, type ModuleSpec } from './crm.modules.ts';
 
 export const CrmModule = { LEADS: 'LEADS', CONTACTS: 'CONTACTS', ACCOUNTS: 'ACCOUNTS', DEALS: 'DEALS' } as const;
 registerEnumType(CrmModule, { name: 'CrmModule' });
@@ -22,112 +22,53 @@ export class RecordRetention {
   @Field(() => Boolean) legalHold!: boolean;
 }
 
-// Relations (owner, account, contact) and `retention` are field resolvers in crm.resolver.ts.
-@ObjectType()
-export class Lead {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true }) firstName!: string | null;
-  @Field(() => String, { nullable: true }) lastName!: string | null;
-  @Field(() => String, { nullable: true }) email!: string | null;
-  @Field(() => String, { nullable: true }) phone!: string | null;
-  @Field(() => String, { nullable: true }) company!: string | null;
-  @Field(() => String, { nullable: true }) title!: string | null;
-  @Field(() => String, { nullable: true }) status!: string | null;
-  @Field(() => String, { nullable: true }) source!: string | null;
-  @Field(() => String, { nullable: true }) notes!: string | null;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+/*
+ * The record types and inputs are built from the registry (records/*.record.ts), so a field added there appears in
+ * GraphQL with no other change. tsx/esbuild emit no decorator metadata: every field gets an explicit type function.
+ * Relations (owner, account, contact) and `retention` are field resolvers in crm.resolver.ts.
+ */
+
+const scalarOf = (spec: FieldSpec) => (spec.kind === 'amount' ? Float : spec.kind === 'ref' ? ID : String);
+
+function addField(target: object, name: string, type: () => object, options: { nullable?: boolean; description?: string }): void {
+  Field(type, options)(target, name);
 }
 
-@ObjectType()
-export class Contact {
-  @Field(() => ID) id!: string;
-  @Field(() => String, { nullable: true }) firstName!: string | null;
-  @Field(() => String, { nullable: true }) lastName!: string | null;
-  @Field(() => String, { nullable: true }) email!: string | null;
-  @Field(() => String, { nullable: true }) phone!: string | null;
-  @Field(() => String, { nullable: true }) jobTitle!: string | null;
-  @Field(() => String, { nullable: true }) address!: string | null;
-  @Field(() => String, { nullable: true }) notes!: string | null;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
+function recordObjectType(spec: ModuleSpec): ClassType {
+  class RecordType {}
+  addField(RecordType.prototype, 'id', () => ID, {});
+  for (const [name, field] of Object.entries(spec.fields)) {
+    if (field.kind === 'ref') continue; // exposed as its relation
+    addField(RecordType.prototype, name, () => scalarOf(field), { nullable: !field.required, description: field.description });
+  }
+  addField(RecordType.prototype, 'createdAt', () => GraphQLDateTimeISO, {});
+  addField(RecordType.prototype, 'updatedAt', () => GraphQLDateTimeISO, {});
+  ObjectType(spec.typeName)(RecordType);
+  return RecordType;
 }
-
-@ObjectType()
-export class Account {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => String, { nullable: true }) domain!: string | null;
-  @Field(() => String, { nullable: true }) industry!: string | null;
-  @Field(() => String, { nullable: true }) phone!: string | null;
-  @Field(() => String, { nullable: true }) address!: string | null;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
-}
-
-@ObjectType()
-export class Deal {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => Float, { nullable: true }) amount!: number | null;
-  @Field(() => String, { nullable: true }) currency!: string | null;
-  @Field(() => String, { nullable: true }) stage!: string | null;
-  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD' }) closeDate!: string | null;
-  @Field(() => GraphQLDateTimeISO) createdAt!: Date;
-  @Field(() => GraphQLDateTimeISO) updatedAt!: Date;
-}
-
-export const LeadConnection = connectionType(Lead, 'LeadConnection');
-export const ContactConnection = connectionType(Contact, 'ContactConnection');
-export const AccountConnection = connectionType(Account, 'AccountConnection');
-export const DealConnection = connectionType(Deal, 'DealConnection');
 
 // Inputs: every writable field is optional. On update an absent field is left unchanged, null clears it.
-@InputType()
-export class LeadInput {
-  @Field(() => String, { nullable: true }) firstName?: string | null;
-  @Field(() => String, { nullable: true }) lastName?: string | null;
-  @Field(() => String, { nullable: true }) email?: string | null;
-  @Field(() => String, { nullable: true }) phone?: string | null;
-  @Field(() => String, { nullable: true }) company?: string | null;
-  @Field(() => String, { nullable: true }) title?: string | null;
-  @Field(() => String, { nullable: true }) status?: string | null;
-  @Field(() => String, { nullable: true }) source?: string | null;
-  @Field(() => String, { nullable: true }) notes?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Default on create: the viewer' }) ownerId?: string | null;
+function recordInputType(spec: ModuleSpec): ClassType {
+  class RecordInput {}
+  for (const [name, field] of Object.entries(spec.fields)) {
+    const description = field.required ? 'Required on create' : (field.inputDescription ?? field.description);
+    addField(RecordInput.prototype, name, () => scalarOf(field), { nullable: true, description });
+  }
+  addField(RecordInput.prototype, 'ownerId', () => ID, { nullable: true, description: 'Default on create: the viewer' });
+  InputType(`${spec.typeName}Input`)(RecordInput);
+  return RecordInput;
 }
 
-@InputType()
-export class ContactInput {
-  @Field(() => String, { nullable: true }) firstName?: string | null;
-  @Field(() => String, { nullable: true }) lastName?: string | null;
-  @Field(() => String, { nullable: true }) email?: string | null;
-  @Field(() => String, { nullable: true }) phone?: string | null;
-  @Field(() => String, { nullable: true }) jobTitle?: string | null;
-  @Field(() => String, { nullable: true }) address?: string | null;
-  @Field(() => String, { nullable: true }) notes?: string | null;
-  @Field(() => ID, { nullable: true }) accountId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Default on create: the viewer' }) ownerId?: string | null;
+export interface RecordTypes {
+  type: ClassType;
+  input: ClassType;
+  connection: ClassType<ConnectionShape<object>>;
 }
 
-@InputType()
-export class AccountInput {
-  @Field(() => String, { nullable: true, description: 'Required on create' }) name?: string | null;
-  @Field(() => String, { nullable: true }) domain?: string | null;
-  @Field(() => String, { nullable: true }) industry?: string | null;
-  @Field(() => String, { nullable: true }) phone?: string | null;
-  @Field(() => String, { nullable: true }) address?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Default on create: the viewer' }) ownerId?: string | null;
+function recordTypes(spec: ModuleSpec): RecordTypes {
+  const type = recordObjectType(spec);
+  return { type, input: recordInputType(spec), connection: connectionType(type, `${spec.typeName}Connection`) };
 }
 
-@InputType()
-export class DealInput {
-  @Field(() => String, { nullable: true, description: 'Required on create' }) name?: string | null;
-  @Field(() => Float, { nullable: true, description: '>= 0' }) amount?: number | null;
-  @Field(() => String, { nullable: true, description: 'ISO 4217, e.g. SGD' }) currency?: string | null;
-  @Field(() => String, { nullable: true }) stage?: string | null;
-  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD' }) closeDate?: string | null;
-  @Field(() => ID, { nullable: true }) accountId?: string | null;
-  @Field(() => ID, { nullable: true }) contactId?: string | null;
-  @Field(() => ID, { nullable: true, description: 'Default on create: the viewer' }) ownerId?: string | null;
-}
+/** The GraphQL classes of every module (`Lead`, `LeadInput`, `LeadConnection`, …). */
+export const RECORD_TYPES = perModule(CRM_MODULE_NAMES, (module) => recordTypes(MODULES[module]));

@@ -4,8 +4,8 @@ import { badInput } from '../../shared/app-error.ts';
 
 /**
  * What each column of an archive file means to the importer. The layout (names, order, cell types) is the
- * export's (module-columns.ts); the rules of each field are crm's (crm.modules.ts), so an imported row is checked
- * by the same `validateFields` as a GraphQL mutation.
+ * export's (module-columns.ts) and the rules of each field are the CRM registry's (crm.modules.ts), both read from
+ * the same record definitions, so an imported row is checked by the same `validateFields` as a GraphQL mutation.
  */
 export type ColumnRole =
   | { role: 'id' }
@@ -39,6 +39,11 @@ export interface HeaderPlan {
 // Retention columns are optional in a file: their values are either recomputed or merged with the database's.
 const OPTIONAL = new Set(['retentionEndsAt', 'deletesAt', 'maskedAt', 'legalHold']);
 
+/** A column a file may lack: a retention column, or a field added after older files were written. */
+function isOptional(module: CrmModuleName, header: string): boolean {
+  return OPTIONAL.has(header) || MODULES[module].fields[header]?.addedLater === true;
+}
+
 function roleOf(module: CrmModuleName, header: string): ColumnRole {
   switch (header) {
     case 'id':
@@ -57,8 +62,8 @@ function roleOf(module: CrmModuleName, header: string): ColumnRole {
     case 'deletesAt':
       return { role: 'recomputed' };
   }
-  const spec = MODULES[module].fields[header];
-  if (!spec) throw new Error(`module-columns.ts names ${header}, which crm.modules.ts does not know for ${module}`);
+  const spec: FieldSpec | undefined = MODULES[module].fields[header];
+  if (!spec) throw new Error(`the archive columns name ${header}, which the ${module} registry entry does not`);
   return { role: 'field', field: header, spec };
 }
 
@@ -77,7 +82,7 @@ export function planHeader(module: CrmModuleName, header: readonly string[], fil
     else if (positions.has(name)) duplicated.push(name);
     else positions.set(name, index);
   });
-  const missing = expected.filter((c) => !positions.has(c.header) && !OPTIONAL.has(c.header)).map((c) => c.header);
+  const missing = expected.filter((c) => !positions.has(c.header) && !isOptional(module, c.header)).map((c) => c.header);
   const problems = [
     missing.length ? `missing ${missing.join(', ')}` : '',
     unknown.length ? `unknown ${unknown.join(', ')}` : '',

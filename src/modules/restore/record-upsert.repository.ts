@@ -4,7 +4,7 @@
  * `unnest` parameters (one parameter per column, not per cell), so a 5,000-row batch is one round trip.
  */
 import type { Queryable } from '../crm/crm.repository.ts';
-import type { CrmModuleName, FieldKind, ModuleSpec } from '../crm/crm.modules.ts';
+import type { FieldKind, ModuleSpec } from '../crm/crm.modules.ts';
 import type { ImportRecord } from './import-row.ts';
 
 /** Of `ids`, those naming a record of the module in the organization, and those retention deleted (index probes). */
@@ -48,7 +48,7 @@ interface UpsertSql {
   columns: (r: ImportRecord) => unknown[];
 }
 
-const UPSERT_SQL = new Map<CrmModuleName, UpsertSql>();
+const UPSERT_SQL = new Map<string, UpsertSql>();
 
 /**
  * One statement per batch, so the rows travel once:
@@ -63,16 +63,21 @@ const UPSERT_SQL = new Map<CrmModuleName, UpsertSql>();
  *
  * Retention dates are left empty and recomputed by the current policy afterwards, never copied from the file; a
  * legal hold is never released by a restore (`t.legal_hold or excluded.legal_hold`).
+ *
+ * `absent`: fields whose column the file lacks (an older file, before the field existed): null on a new record,
+ * left as they are on an existing one.
  */
-function upsertSql(spec: ModuleSpec): UpsertSql {
-  const cached = UPSERT_SQL.get(spec.module);
+function upsertSql(spec: ModuleSpec, absent: readonly string[]): UpsertSql {
+  const key = [spec.module, ...absent].join(' ');
+  const cached = UPSERT_SQL.get(key);
   if (cached) return cached;
   const fields = Object.entries(spec.fields);
   const names = ['id', 'owner_id', 'created_ms', 'updated_ms', ...fields.map(([, f]) => f.column)];
   const types = ['uuid', 'uuid', 'int8', 'int8', ...fields.map(([, f]) => ARRAY_TYPE[f.kind])];
   const target = ['id', 'organization_id', 'owner_id', 'created_at', 'updated_at', ...fields.map(([, f]) => f.column)];
   const select = ['u.id', '$1::uuid', 'u.owner_id', instant('u.created_ms'), instant('u.updated_ms'), ...fields.map(([, f]) => `u.${f.column}`)];
-  const updates = target.filter((c) => c !== 'id' && c !== 'organization_id').map((c) => `${c} = excluded.${c}`);
+  const kept = new Set(['id', 'organization_id', ...absent.map((name) => spec.fields[name]!.column)]);
+  const updates = target.filter((c) => !kept.has(c)).map((c) => `${c} = excluded.${c}`);
   let guard = 't.organization_id = excluded.organization_id';
   if (spec.retention) {
     names.push('masked_ms', 'legal_hold');
@@ -117,7 +122,7 @@ function upsertSql(spec: ModuleSpec): UpsertSql {
       return row;
     },
   };
-  UPSERT_SQL.set(spec.module, sql);
+  UPSERT_SQL.set(key, sql);
   return sql;
 }
 
@@ -132,6 +137,10 @@ async function whyRefused(db: Queryable, spec: ModuleSpec, organizationId: strin
 
 export type RowOutcome = 'inserted' | 'updated' | 'foreign' | 'tombstoned' | 'masked';
 
+/** The fields a record has no value for at all (its file lacks their columns), in field order. */
+const absentFields = (spec: ModuleSpec, record: ImportRecord): string[] =>
+  Object.keys(spec.fields).filter((name) => !(name in record.values));
+
 /** Writes the records; the outcome of each id (none: refused, and gone by the time we asked why). */
 export async function upsertRecords(
   db: Queryable,
@@ -139,7 +148,29 @@ export async function upsertRecords(
   organizationId: string,
   records: readonly ImportRecord[],
 ): Promise<Map<string, RowOutcome>> {
-  const sql = upsertSql(spec);
+  // A batch comes from one file, so its records lack the same columns; grouping makes that hold by construction.
+  const groups = new Map<string, { absent: string[]; records: ImportRecord[] }>();
+  for (const record of records) {
+    const absent = absentFields(spec, record);
+    const group = groups.get(absent.join(' ')) ?? { absent, records: [] };
+    group.records.push(record);
+    groups.set(absent.join(' '), group);
+  }
+  const outcomes = new Map<string, RowOutcome>();
+  for (const group of groups.values()) {
+    for (const [id, outcome] of await upsertGroup(db, spec, organizationId, group.records, group.absent)) outcomes.set(id, outcome);
+  }
+  return outcomes;
+}
+
+async function upsertGroup(
+  db: Queryable,
+  spec: ModuleSpec,
+  organizationId: string,
+  records: readonly ImportRecord[],
+  absent: readonly string[],
+): Promise<Map<string, RowOutcome>> {
+  const sql = upsertSql(spec, absent);
   const width = sql.columns(records[0]!).length;
   const arrays: unknown[][] = Array.from({ length: width }, () => new Array<unknown>(records.length));
   records.forEach((record, i) => {

@@ -13,40 +13,35 @@
  *   digits            TS: /[^0-9]/g removed, last 2    SQL: right(regexp_replace(x, '[^0-9]', '', 'g'), 2)
  *   email domain      TS: after the last '@'           SQL: split_part(x, '@', -1)   (PostgreSQL ≥ 14)
  */
-import type { RetentionModule } from './retention-dates.ts';
+import { MODULES, perModule, personalFields, RETENTION_MODULES, type MaskKind, type RetentionModule } from '../crm/crm.modules.ts';
 
 export const MASK = '***';
 /** Six stars whatever the length: the masked phone must not reveal how many digits there were. */
 const PHONE_MASK = '******';
 
-export interface LeadPersonalFields {
-  firstName?: string | null;
-  lastName?: string | null;
-  email?: string | null;
-  phone?: string | null;
-  notes?: string | null;
-}
-export interface ContactPersonalFields extends LeadPersonalFields {
-  address?: string | null;
-}
-export type PersonalField = keyof ContactPersonalFields;
+/** A personal field's name (the registry marks them `personal`). */
+export type PersonalField = string;
+/** A personal field's table column. */
+export type PersonalColumn = string;
 
-/** The fields masking replaces (and the vault keeps), per module. */
-export const PERSONAL_FIELDS = {
-  LEADS: ['firstName', 'lastName', 'email', 'phone', 'notes'],
-  CONTACTS: ['firstName', 'lastName', 'email', 'phone', 'address', 'notes'],
-} as const satisfies Record<RetentionModule, readonly PersonalField[]>;
+/** The fields masking replaces (and the vault keeps), per module, in field order: read from the registry. */
+export const PERSONAL_FIELDS: Readonly<Record<RetentionModule, readonly PersonalField[]>> = perModule(RETENTION_MODULES, personalFields);
 
 type Masker = (value: string) => string;
 
-const MASKERS: Record<PersonalField, Masker> = {
-  firstName: maskNameText,
-  lastName: maskNameText,
+const MASKERS: Record<MaskKind, Masker> = {
+  name: maskNameText,
   email: maskEmailText,
   phone: maskPhoneText,
-  address: maskFreeText,
-  notes: maskFreeText,
+  text: maskFreeText,
 };
+
+/** How the registry says a personal field is masked. */
+function maskKindOf(module: RetentionModule, field: PersonalField): MaskKind {
+  const kind = MODULES[module].fields[field]?.personal;
+  if (!kind) throw new Error(`${module}.${field} is not a personal field`);
+  return kind;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Single values
@@ -119,43 +114,28 @@ function lowerAscii(value: string): string {
 // Records
 
 /** A copy of `record` with its lead personal fields masked; other keys (id, company, …) are kept as they are. */
-export function maskLead<T extends LeadPersonalFields>(record: T): T {
-  return maskFields(record, PERSONAL_FIELDS.LEADS);
+export function maskLead<T extends object>(record: T): T {
+  return maskRecord('LEADS', record);
 }
 
 /** A copy of `record` with its contact personal fields masked; other keys are kept as they are. */
-export function maskContact<T extends ContactPersonalFields>(record: T): T {
-  return maskFields(record, PERSONAL_FIELDS.CONTACTS);
+export function maskContact<T extends object>(record: T): T {
+  return maskRecord('CONTACTS', record);
 }
 
 /** Masks by module name, for code that handles both modules alike (the sweep). */
-export function maskRecord<T extends ContactPersonalFields>(module: RetentionModule, record: T): T {
-  return module === 'LEADS' ? maskLead(record) : maskContact(record);
-}
-
-function maskFields<T extends ContactPersonalFields>(record: T, fields: readonly PersonalField[]): T {
-  const copy: T = { ...record };
-  for (const field of fields) {
-    const value = record[field];
+export function maskRecord<T extends object>(module: RetentionModule, record: T): T {
+  const copy: Record<string, unknown> = { ...(record as Record<string, unknown>) };
+  for (const field of PERSONAL_FIELDS[module]) {
+    const value = copy[field];
     // An absent key stays absent: callers may pass partial records (e.g. only the columns they selected).
-    if (value !== undefined) copy[field] = applyMask(value, MASKERS[field]) as T[PersonalField];
+    if (typeof value === 'string') copy[field] = applyMask(value, MASKERS[maskKindOf(module, field)]);
   }
-  return copy;
+  return copy as T;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // SQL
-
-export type PersonalColumn = 'first_name' | 'last_name' | 'email' | 'phone' | 'address' | 'notes';
-
-const COLUMN_OF: Record<PersonalField, PersonalColumn> = {
-  firstName: 'first_name',
-  lastName: 'last_name',
-  email: 'email',
-  phone: 'phone',
-  address: 'address',
-  notes: 'notes',
-};
 
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
@@ -171,26 +151,24 @@ const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 export function maskSqlExpressions(
   module: RetentionModule,
   qualifier?: string,
-): Partial<Record<PersonalColumn, string>> {
+): Record<PersonalColumn, string> {
   if (qualifier !== undefined && !/^[a-z_][a-z0-9_]*$/.test(qualifier)) {
     throw new RangeError(`maskSqlExpressions: qualifier must be a plain lower-case SQL identifier`);
   }
-  const expressions: Partial<Record<PersonalColumn, string>> = {};
+  const expressions: Record<PersonalColumn, string> = {};
   for (const field of PERSONAL_FIELDS[module]) {
-    const column = COLUMN_OF[field];
+    const column = MODULES[module].fields[field]!.column;
     const reference = qualifier === undefined ? column : `${qualifier}.${column}`;
-    expressions[column] = keepNullAndEmpty(reference, SQL_RENDERERS[field](reference));
+    expressions[column] = keepNullAndEmpty(reference, SQL_RENDERERS[maskKindOf(module, field)](reference));
   }
   return expressions;
 }
 
-const SQL_RENDERERS: Record<PersonalField, (x: string) => string> = {
-  firstName: nameSql,
-  lastName: nameSql,
+const SQL_RENDERERS: Record<MaskKind, (x: string) => string> = {
+  name: nameSql,
   email: emailSql,
   phone: (x) => `'${PHONE_MASK}' || right(regexp_replace(${x}, '[^0-9]', '', 'g'), 2)`,
-  address: () => `'${MASK}'`,
-  notes: () => `'${MASK}'`,
+  text: () => `'${MASK}'`,
 };
 
 function keepNullAndEmpty(x: string, masked: string): string {

@@ -2,9 +2,10 @@
  * Retention periods and the per-record dates they produce (DESIGN.md "Retention"). Pure: all arithmetic is
  * calendar arithmetic in UTC, so it does not depend on the process's or the database session's time zone.
  */
+import { RETENTION_MODULES, type RetentionModule } from '../crm/crm.modules.ts';
 
-export const RETENTION_MODULES = ['LEADS', 'CONTACTS'] as const;
-export type RetentionModule = (typeof RETENTION_MODULES)[number];
+// Which modules have retention is the registry's to say (`retention: true`); re-exported for the retention feature.
+export { RETENTION_MODULES, type RetentionModule };
 
 export const PERIOD_UNITS = ['DAYS', 'WEEKS', 'MONTHS', 'YEARS'] as const;
 export type PeriodUnit = (typeof PERIOD_UNITS)[number];

@@ -27,7 +27,6 @@ const RETENTION_RETURNING = `id, owner_id as "ownerId", retention_state as "rete
 
 // Fixed sets, never client text: safe to place in SQL.
 const BASIS_COLUMN = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at' } as const;
-export const TABLE_OF: Record<RetentionModule, string> = { LEADS: 'leads', CONTACTS: 'contacts' };
 
 export function utcPlus(timestamp: string, interval: string): string {
   return `((${timestamp} AT TIME ZONE 'UTC') + ${interval}) AT TIME ZONE 'UTC'`;
@@ -99,7 +98,7 @@ export async function applyRules(
   page: { after: Cursor; limit: number } | { id: string },
   now: Date,
 ): Promise<BatchOutcome> {
-  const table = TABLE_OF[module];
+  const table = MODULES[module].table;
   const batch = 'after' in page ? KEYSET_BATCH(table) : ONE_RECORD(table);
   const params: unknown[] =
     'after' in page
@@ -161,7 +160,7 @@ export async function previewCounts(
   now: Date,
   until: Date,
 ): Promise<PreviewCounts> {
-  const table = TABLE_OF[module];
+  const table = MODULES[module].table;
   const { rows } = await db.query<PreviewCounts>(
     `with calc as (
        select t.retention_state as state, t.legal_hold as hold, ${retentionDateSql(rules, '$3')} as ret
@@ -185,12 +184,12 @@ export async function previewCounts(
 
 /** Refreshes the planner's statistics of the module's table (after its dates changed wholesale). */
 export async function analyze(db: Queryable, module: RetentionModule): Promise<void> {
-  await db.query(`analyze ${TABLE_OF[module]}`);
+  await db.query(`analyze ${MODULES[module].table}`);
 }
 
 /** Whether any record of the module carries dates or is EXPIRED (i.e. whether clearing has anything to do). */
 export async function hasRetentionData(db: Queryable, module: RetentionModule, organizationId: string): Promise<boolean> {
-  const table = TABLE_OF[module];
+  const table = MODULES[module].table;
   const { rows } = await db.query<{ found: boolean }>(
     `select exists (select 1 from ${table} where organization_id = $1 and retention_ends_at is not null)
          or exists (select 1 from ${table} where organization_id = $1 and deletes_at is not null)
@@ -203,7 +202,7 @@ export async function hasRetentionData(db: Queryable, module: RetentionModule, o
 /** Records that are not MASKED: what stays ACTIVE when no policy is in force (EXPIRED ones go back to ACTIVE). */
 export async function countUnmasked(db: Queryable, module: RetentionModule, organizationId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `select count(*)::int as n from ${TABLE_OF[module]} where organization_id = $1 and retention_state <> 'MASKED'`,
+    `select count(*)::int as n from ${MODULES[module].table} where organization_id = $1 and retention_state <> 'MASKED'`,
     [organizationId],
   );
   return rows[0]?.n ?? 0;
@@ -217,7 +216,7 @@ export async function findRecordRetention(
   lock = false,
 ): Promise<RecordRetentionRow | undefined> {
   const { rows } = await db.query<RecordRetentionRow>(
-    `select ${RETENTION_RETURNING} from ${TABLE_OF[module]} where organization_id = $1 and id = $2${lock ? ' for no key update' : ''}`,
+    `select ${RETENTION_RETURNING} from ${MODULES[module].table} where organization_id = $1 and id = $2${lock ? ' for no key update' : ''}`,
     [organizationId, id],
   );
   return rows[0];
@@ -231,7 +230,7 @@ export async function setRecordRetention(
   change: { retentionEndsAt: Date; deletesAt: Date; state: RetentionStateName },
 ): Promise<RecordRetentionRow> {
   const { rows } = await db.query<RecordRetentionRow>(
-    `update ${TABLE_OF[module]} set retention_ends_at = $3, deletes_at = $4, retention_state = $5
+    `update ${MODULES[module].table} set retention_ends_at = $3, deletes_at = $4, retention_state = $5
      where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
     [organizationId, id, change.retentionEndsAt, change.deletesAt, change.state],
   );
@@ -246,7 +245,7 @@ export async function setLegalHold(
   hold: boolean,
 ): Promise<RecordRetentionRow | undefined> {
   const { rows } = await db.query<RecordRetentionRow>(
-    `update ${TABLE_OF[module]} set legal_hold = $3 where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
+    `update ${MODULES[module].table} set legal_hold = $3 where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
     [organizationId, id, hold],
   );
   return rows[0];
@@ -267,7 +266,7 @@ export async function restoreMaskedRecord(
     return `${MODULES[module].fields[field]!.column} = $${params.length}`;
   });
   const { rows } = await db.query<RecordRetentionRow>(
-    `update ${TABLE_OF[module]} set ${sets.join(', ')}, retention_state = 'ACTIVE', masked_at = null,
+    `update ${MODULES[module].table} set ${sets.join(', ')}, retention_state = 'ACTIVE', masked_at = null,
        retention_ends_at = $3, deletes_at = $4
      where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
     params,

@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { AppError, badInput, forbidden, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import type { Viewer } from '../auth/auth.types.ts';
-import { MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from '../crm/crm.modules.ts';
+import { isRetentionModule, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { RecordWriteHooks } from '../crm/crm.service.ts';
 import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
-import { moveRetentionDate, RETENTION_MODULES, type RetentionModule } from './retention-dates.ts';
+import { moveRetentionDate, type RetentionModule } from './retention-dates.ts';
 import * as records from './retention-records.repository.ts';
 import { maskedRecordAdminOnly, retentionOff } from './retention.errors.ts';
 import * as repo from './retention.repository.ts';
@@ -19,10 +19,6 @@ const LATEST_RETENTION_DATE = Date.UTC(9000, 0, 1);
 /** What `vaultContext` binds a vault entry to: it only decrypts for the record it was written for. */
 export function vaultContext(organizationId: string, module: RetentionModule, recordId: string): string {
   return `${organizationId}/${module}/${recordId}`;
-}
-
-export function isRetentionModule(module: string): module is RetentionModule {
-  return (RETENTION_MODULES as readonly string[]).includes(module);
 }
 
 /** Per-record control: the retention date, legal holds, and the write hooks crm runs on every record write. */

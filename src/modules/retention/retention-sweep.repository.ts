@@ -8,7 +8,7 @@
 import { MODULES } from '../crm/crm.modules.ts';
 import { maskSqlExpressions, PERSONAL_FIELDS, type PersonalField } from './masking.ts';
 import type { RetentionModule } from './retention-dates.ts';
-import { AFTER_CURSOR, TABLE_OF, type Cursor } from './retention-records.repository.ts';
+import { AFTER_CURSOR, type Cursor } from './retention-records.repository.ts';
 import type { Queryable } from './retention.repository.ts';
 
 export interface Page {
@@ -48,7 +48,7 @@ export async function expireBatch(
   page: Page,
   now: Date,
 ): Promise<Processed[]> {
-  const table = TABLE_OF[module];
+  const table = MODULES[module].table;
   const { rows } = await db.query<Processed>(
     `with batch as (
        select id from ${table}
@@ -77,7 +77,7 @@ export async function lockMaskBatch(
 ): Promise<PersonalValues[]> {
   const fields = PERSONAL_FIELDS[module].map((f) => `${MODULES[module].fields[f]!.column} as "${f}"`).join(', ');
   const { rows } = await db.query<PersonalValues>(
-    `select id, created_at as "createdAt", ${fields} from ${TABLE_OF[module]}
+    `select id, created_at as "createdAt", ${fields} from ${MODULES[module].table}
      where organization_id = $1 and ${AFTER_CURSOR} and retention_state in ('ACTIVE', 'EXPIRED')
        and retention_ends_at <= $5 and (deletes_at is null or deletes_at > $5) and not legal_hold
      order by created_at, id limit $4 for update skip locked`,
@@ -131,7 +131,7 @@ export async function maskRows(
 ): Promise<number> {
   const sets = Object.entries(maskSqlExpressions(module)).map(([column, expression]) => `${column} = ${expression}`);
   const result = await db.query(
-    `update ${TABLE_OF[module]} set ${sets.join(', ')}, retention_state = 'MASKED', masked_at = $3
+    `update ${MODULES[module].table} set ${sets.join(', ')}, retention_state = 'MASKED', masked_at = $3
      where organization_id = $1 and id = any($2::uuid[])`,
     [organizationId, ids, now],
   );
@@ -147,7 +147,7 @@ export async function deleteBatch(
   now: Date,
   reason: string,
 ): Promise<Processed[]> {
-  const table = TABLE_OF[module];
+  const table = MODULES[module].table;
   const { rows } = await db.query<Processed>(
     `with batch as (
        select id from ${table}
@@ -171,7 +171,7 @@ export async function deleteBatch(
 
 /** Fresh planner statistics for the vault and the module's table after a large masking pass. */
 export async function analyzeAfterMasking(db: Queryable, module: RetentionModule): Promise<void> {
-  await db.query(`analyze retention_vault, ${TABLE_OF[module]}`);
+  await db.query(`analyze retention_vault, ${MODULES[module].table}`);
 }
 
 /**
@@ -182,7 +182,7 @@ export async function deleteOrphanVaultEntries(db: Queryable, module: RetentionM
   const result = await db.query(
     `delete from retention_vault v
      where v.module = $1 and ($2::uuid is null or v.organization_id = $2)
-       and not exists (select 1 from ${TABLE_OF[module]} r where r.id = v.record_id)`,
+       and not exists (select 1 from ${MODULES[module].table} r where r.id = v.record_id)`,
     [module, organizationId ?? null],
   );
   return result.rowCount ?? 0;
@@ -222,7 +222,7 @@ export async function countDueBetween(
     `select count(*) filter (where $4 = 'MASK' and retention_state <> 'MASKED' and retention_ends_at > $2
                                and retention_ends_at <= $3)::int as mask,
             count(*) filter (where deletes_at > $2 and deletes_at <= $3)::int as delete
-     from ${TABLE_OF[module]}
+     from ${MODULES[module].table}
      where organization_id = $1 and not legal_hold
        and ((retention_ends_at > $2 and retention_ends_at <= $3) or (deletes_at > $2 and deletes_at <= $3))`,
     [organizationId, from, to, action],
