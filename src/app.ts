@@ -3,7 +3,8 @@ import type pg from 'pg';
 import type { Config, Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
-import { createAppPubSub, type AppPubSub } from './graphql/pubsub.ts';
+import { EventBus } from './events/event-bus.ts';
+import { createSubscriptionPubSub, type SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
 import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './graphql/server.ts';
 import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
@@ -33,7 +34,10 @@ export interface Services {
   appSecret: string;
   pool: pg.Pool;
   db: Db;
-  pubsub: AppPubSub;
+  /** Publish/subscribe over LISTEN/NOTIFY: features publish here; any consumer may listen. */
+  events: EventBus;
+  /** GraphQL subscriptions' view of `events`. */
+  pubsub: SubscriptionPubSub;
   boss: PgBoss;
   auth: AuthService;
   crm: CrmService;
@@ -90,16 +94,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   try {
     await runMigrations(database.pool);
-    const pubsub = createAppPubSub(database.pool, opts.databaseUrl, log);
-    await pubsub.ready();
-    closers.push(() => pubsub.close());
+    const events = new EventBus(database.pool, opts.databaseUrl, log);
+    await events.ready();
+    closers.push(() => events.close());
     const worker = role !== 'api' && !opts.headless;
     const boss = createBoss(opts.databaseUrl, log, { worker });
     await boss.start();
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
 
-    const services = buildServices(opts, log, database.pool, database.db, pubsub, boss);
+    const services = buildServices(opts, log, database.pool, database.db, events, boss);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
@@ -119,24 +123,24 @@ function buildServices(
   log: Logger,
   pool: pg.Pool,
   db: Db,
-  pubsub: AppPubSub,
+  events: EventBus,
   boss: PgBoss,
 ): Services {
   const clock = opts.clock ?? systemClock;
   const crm = new CrmService(pool, db);
   const activity = new ActivityService(db);
-  const notifications = new NotificationService(db, pubsub);
+  const notifications = new NotificationService(db, events);
   const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
   crm.addHooks(retention.records.hooks());
   const storage = new FsBlobStore(opts.config.storageDir);
   const backups = createBackupService({
-    pool, db, boss, clock, log, activity, notifications, pubsub, blobs: storage,
+    pool, db, boss, clock, log, activity, notifications, events, blobs: storage,
     databaseUrl: opts.databaseUrl,
     appSecret: opts.appSecret,
     config: () => services.config,
   });
   const restore = new RestoreService({
-    pool, boss, clock, log, activity, pubsub, blobs: storage,
+    pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
   });
@@ -147,7 +151,8 @@ function buildServices(
     appSecret: opts.appSecret,
     pool,
     db,
-    pubsub,
+    events,
+    pubsub: createSubscriptionPubSub(events),
     boss,
     auth: new AuthService(db),
     crm,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe } from '../support/test-app.ts';

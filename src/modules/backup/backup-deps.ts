@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client.ts';
 import type { archiveFileName, buildArchive } from '../../export/archive-builder.ts';
-import type { AppPubSub } from '../../graphql/pubsub.ts';
+import type { EventBus } from '../../events/event-bus.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
@@ -36,7 +36,7 @@ export interface BackupDeps {
   log: Logger;
   activity: ActivityService;
   notifications: NotificationService;
-  pubsub: AppPubSub;
+  events: EventBus;
   blobs: BlobStore;
   databaseUrl: string;
   appSecret: string;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { findOrganization } from '../auth/auth.repository.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import type { BlobUpload } from '../../storage/blob-store.ts';
 import * as repo from './backup.repository.ts';
 import { withTransaction } from '../../db/transaction.ts';

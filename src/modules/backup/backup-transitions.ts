@@ -1,5 +1,5 @@
 import { inTransaction as bossDb } from '../../jobs/boss.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import * as repo from './backup.repository.ts';
 import type { TxScope } from '../../db/transaction.ts';
 import { findSettings } from './backup-settings.repository.ts';

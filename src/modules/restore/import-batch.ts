@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { MODULES, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { ImportRecord } from './import-row.ts';
 import { recordBatch, type BatchProgress } from './import-job.repository.ts';

@@ -7,8 +7,8 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import * as schema from '../../db/schema.ts';
 import { errorForLog } from '../../graphql/errors.ts';
-import type { AppPubSub } from '../../graphql/pubsub.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import type { EventBus } from '../../events/event-bus.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { inTransaction } from '../../jobs/boss.ts';
 import { UnreadableFileError } from '../../import/table.types.ts';
@@ -44,7 +44,7 @@ export interface RestoreDeps {
   clock: Clock;
   log: Logger;
   activity: ActivityService;
-  pubsub: AppPubSub;
+  events: EventBus;
   blobs: BlobStore;
   archives: BackupArchives;
   /** Inside the job's last transaction: lets retention recompute the dates of the modules imported. */
@@ -141,7 +141,7 @@ export class RestoreService {
    */
   async updates(viewer: Viewer, id: string): Promise<AsyncIterable<jobs.ImportJobRow>> {
     if (!(await this.get(viewer, id))) throw notFound('import job');
-    const iterator = this.deps.pubsub.subscribe('importJobUpdated', id)[Symbol.asyncIterator]();
+    const iterator = this.deps.events.subscribe('importJobUpdated', id);
     return new Repeater<jobs.ImportJobRow>(async (push, stop) => {
       let event = iterator.next(); // listening from here: no change after the snapshot below is missed
       void stop.then(() => iterator.return?.());
@@ -163,7 +163,7 @@ export class RestoreService {
     const startedAt = this.deps.clock.now();
     const job = await jobs.startAttempt(this.deps.pool, data.organizationId, data.importId, startedAt);
     if (!job) return; // finished already: a second delivery changes nothing
-    this.deps.pubsub.publish('importJobUpdated', job.id, { importJobId: job.id });
+    this.deps.events.publish('importJobUpdated', job.id, { importJobId: job.id });
     if (job.attempts > MAX_ATTEMPTS) {
       await this.finish(job, `Import stopped: it was interrupted ${MAX_ATTEMPTS} times`);
       return;
