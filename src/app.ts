@@ -12,6 +12,7 @@ import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
+import type { BackupOptions } from './modules/backup/backup-deps.ts';
 import { createBackupService, type BackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
@@ -20,6 +21,8 @@ import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
 import { importQueue, retentionRecomputeAfterImport } from './modules/restore/restore.jobs.ts';
 import { importRoutes } from './modules/restore/restore.routes.ts';
+import type { BatchWriter } from './modules/restore/import-batch.ts';
+import type { ImportOptions } from './modules/restore/import-runner.ts';
 import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -71,6 +74,17 @@ export interface AppOptions {
   listen?: { host: string; port: number };
   /** CLI commands: services only — no HTTP server, no job workers (they may still enqueue jobs). */
   headless?: boolean;
+  /** Dependencies and settings other than production's (tests inject slow or failing parts; benchmarks size batches). */
+  overrides?: AppOverrides;
+}
+
+export interface AppOverrides {
+  /** Default: a folder store under config.storageDir. */
+  storage?: BlobStore;
+  backups?: Partial<BackupOptions>;
+  imports?: Partial<ImportOptions>;
+  /** Default: import-batch.ts `writeBatch`. */
+  importBatchWriter?: BatchWriter;
 }
 
 export interface App {
@@ -132,17 +146,23 @@ function buildServices(
   const notifications = new NotificationService(db, events);
   const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
   crm.addHooks(retention.records.hooks());
-  const storage = new FsBlobStore(opts.config.storageDir);
-  const backups = createBackupService({
-    pool, db, boss, clock, log, activity, notifications, events, blobs: storage,
-    databaseUrl: opts.databaseUrl,
-    appSecret: opts.appSecret,
-    config: () => services.config,
-  });
+  const overrides = opts.overrides ?? {};
+  const storage = overrides.storage ?? new FsBlobStore(opts.config.storageDir);
+  const backups = createBackupService(
+    {
+      pool, db, boss, clock, log, activity, notifications, blobs: storage,
+      databaseUrl: opts.databaseUrl,
+      appSecret: opts.appSecret,
+      config: () => services.config,
+    },
+    overrides.backups,
+  );
   const restore = new RestoreService({
     pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
+    options: overrides.imports,
+    writeBatch: overrides.importBatchWriter,
   });
   const services: Services = {
     config: opts.config,

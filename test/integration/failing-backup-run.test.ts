@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-state-machine.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { ManualClock } from '../../src/shared/clock.ts';

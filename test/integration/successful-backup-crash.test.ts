@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_QUEUE } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE } from '../../src/modules/backup/backup-state-machine.ts';
 import { BOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { codeOf, startTestApp, TEST_SECRET } from '../support/test-app.ts';
@@ -57,7 +57,7 @@ describe('a backup worker killed mid-backup', () => {
       STORAGE_DIR: storage,
       APP_SECRET: TEST_SECRET,
       DATA_DIR: storage,
-      BACKUP_CHUNK_DELAY_MS: '150', // test-only slow-down of the archive stream, so there is a "middle"
+      BACKUP_CHUNK_DELAY_MS: '150', // the worker's blob store is slowed down, so there is a "middle"
     });
     const res = await api.gql<{ startManualBackup: { id: string } }>(org.admin.token, 'mutation { startManualBackup { id } }');
     const id = res.data!.startManualBackup.id;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import type { App } from '../../src/app.ts';
 import type { BackupRow } from '../../src/modules/backup/backup.types.ts';
-import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-state-machine.ts';
 
 const run = promisify(execFile);
 

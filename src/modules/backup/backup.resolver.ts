@@ -18,7 +18,7 @@ import type { Topics } from '../../events/event-topics.ts';
 import { forbidden, notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
-import { percentOf } from './backup-progress.ts';
+import { percentOf } from '../../jobs/job-progress.ts';
 import {
   AutoBackupInput,
   Backup,

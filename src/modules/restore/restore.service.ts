@@ -10,7 +10,7 @@ import { errorForLog } from '../../graphql/errors.ts';
 import type { EventBus } from '../../events/event-bus.ts';
 import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { withTransaction } from '../../db/transaction.ts';
-import { inTransaction } from '../../jobs/boss.ts';
+import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
 import { UnreadableFileError } from '../../import/table.types.ts';
 import { AppError, badInput, notFound } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -21,8 +21,8 @@ import type { ActivityService } from '../activity/activity.service.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
 import * as jobs from './import-job.repository.ts';
-import { StaleAttempt } from './import-batch.ts';
-import { DEFAULT_IMPORT_TUNING, ImportRun, SimulatedCrash, type ImportTuning } from './import-runner.ts';
+import { StaleAttempt, writeBatch, type BatchWriter } from './import-batch.ts';
+import { DEFAULT_IMPORT_OPTIONS, ImportRun, type ImportOptions } from './import-runner.ts';
 import type { LocalSource } from './import-sources.ts';
 
 export const IMPORT_QUEUE = 'restore-import';
@@ -49,7 +49,9 @@ export interface RestoreDeps {
   archives: BackupArchives;
   /** Inside the job's last transaction: lets retention recompute the dates of the modules imported. */
   afterImport?(client: pg.PoolClient, organizationId: string, modules: CrmModuleName[]): Promise<void>;
-  tuning?: Partial<ImportTuning>;
+  options?: Partial<ImportOptions>;
+  /** Default: import-batch.ts `writeBatch`. */
+  writeBatch?: BatchWriter;
 }
 
 /** Runs started before the job is given up (a worker killed mid-import is retried by pg-boss). */
@@ -64,19 +66,10 @@ export interface CheckedUpload {
 
 /** Imports and restores (DESIGN.md "Restore"): jobs, their runs, their progress. */
 export class RestoreService {
-  private readonly tuning: ImportTuning;
+  readonly options: Readonly<ImportOptions>;
 
   constructor(private readonly deps: RestoreDeps) {
-    this.tuning = { ...DEFAULT_IMPORT_TUNING, ...deps.tuning };
-  }
-
-  /** Tests and benchmarks adjust batch size, progress pace and the test-only crash here. */
-  tune(tuning: Partial<ImportTuning>): void {
-    Object.assign(this.tuning, tuning);
-  }
-
-  get tuningNow(): Readonly<ImportTuning> {
-    return { ...this.tuning };
+    this.options = Object.freeze({ ...DEFAULT_IMPORT_OPTIONS, ...deps.options });
   }
 
   /** Stores the upload in the blob store (any worker may run the job), then the job row and its queue entry at once. */
@@ -125,7 +118,7 @@ export class RestoreService {
     return withTransaction(this.deps.pool, async ({ q: client }) => {
       const row = await jobs.insertImportJob(client, job, this.deps.clock.now());
       const data: ImportJobData = { importId: row.id, organizationId: row.organizationId };
-      await this.deps.boss.send(IMPORT_QUEUE, data, { db: inTransaction(client) });
+      await enqueueInTransaction(this.deps.boss, client, IMPORT_QUEUE, data);
       return row;
     });
   }
@@ -169,7 +162,13 @@ export class RestoreService {
       return;
     }
     const run = new ImportRun(
-      { pool: this.deps.pool, blobs: this.deps.blobs, openArchive: (o, b) => this.deps.archives.openArchive(o, b), tuning: this.tuning },
+      {
+        pool: this.deps.pool,
+        blobs: this.deps.blobs,
+        openArchive: (o, b) => this.deps.archives.openArchive(o, b),
+        writeBatch: this.deps.writeBatch ?? writeBatch,
+        options: this.options,
+      },
       job,
       startedAt,
     );
@@ -219,7 +218,6 @@ export const isFinished = (job: { status: string }): boolean => job.status === '
 
 /** The job-level message for failures a retry cannot fix; undefined for the others. */
 function failureReason(error: unknown): string | undefined {
-  if (error instanceof SimulatedCrash) return undefined;
   if (error instanceof UnreadableFileError) return error.message;
   if (error instanceof AppError && error.code !== 'INTERNAL_SERVER_ERROR') return error.message;
   if (error instanceof BlobNotFoundError) return 'The uploaded file or archive is no longer stored';
