@@ -1,6 +1,7 @@
 import { withTransaction, type TxScope } from '../../db/transaction.ts';
 import type { JobAttempt } from '../../jobs/job-attempt.ts';
 import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
+import { finishTracked } from '../../jobs/job-finish.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { notFound } from '../../shared/app-error.ts';
 import { backupAlreadyStarted, backupInProgress, backupNotCancellable } from './backup.errors.ts';
@@ -150,38 +151,42 @@ export class BackupStateMachine {
   }
 
   /** RUNNING → COMPLETED, then only the newest archives are kept. False when the attempt was fenced out. */
-  complete(row: BackupRow, attempt: number, archive: ArchiveRecord): Promise<boolean> {
+  async complete(row: BackupRow, attempt: number, archive: ArchiveRecord): Promise<boolean> {
     const modules = archive.modules.map((m) => ({ module: m.module.toUpperCase(), recordCount: m.records }));
-    return withTransaction(this.deps.pool, async (tx) => {
-      const done = await repo.markCompleted(tx.q, row.id, attempt, {
-        at: this.deps.clock.now(),
-        fileName: archive.fileName,
-        storageKey: archive.key,
-        sizeBytes: archive.sizeBytes,
-        sha256: archive.sha256,
-        modules,
-        records: modules.reduce((sum, m) => sum + m.recordCount, 0),
-      });
-      if (!done) return false;
-      await recordTransition(tx, this.deps, done, 'COMPLETED');
-      await notifyFinished(tx, this.deps, done);
-      const expired = await repo.expireBeyond(tx.q, row.organizationId, this.deps.options.keepArchives);
-      for (const old of expired) await recordTransition(tx, this.deps, old, 'EXPIRED');
-      tx.afterCommit(() => this.deleteArchives(expired));
-      return true;
+    let expired: BackupRow[] = [];
+    const done = await finishTracked(this.deps.pool, {
+      mark: (tx) =>
+        repo.markCompleted(tx.q, row.id, attempt, {
+          at: this.deps.clock.now(),
+          fileName: archive.fileName,
+          storageKey: archive.key,
+          sizeBytes: archive.sizeBytes,
+          sha256: archive.sha256,
+          modules,
+          records: modules.reduce((sum, m) => sum + m.recordCount, 0),
+        }),
+      announce: async (tx, completed) => {
+        await recordTransition(tx, this.deps, completed, 'COMPLETED');
+        await notifyFinished(tx, this.deps, completed);
+        expired = await repo.expireBeyond(tx.q, row.organizationId, this.deps.options.keepArchives);
+        for (const old of expired) await recordTransition(tx, this.deps, old, 'EXPIRED');
+      },
+      cleanUp: () => this.deleteArchives(expired),
     });
+    return done !== undefined;
   }
 
   /** RUNNING → FAILED for `attempt` (null: whoever holds it), with its event and notification. */
-  fail(backupId: string, attempt: number | null, reason: string): Promise<boolean> {
-    return withTransaction(this.deps.pool, async (tx) => {
-      const failed = await repo.markFailed(tx.q, backupId, attempt, reason.slice(0, 500), this.deps.clock.now());
-      if (!failed) return false;
-      await recordTransition(tx, this.deps, failed, 'FAILED');
-      await notifyFinished(tx, this.deps, failed);
-      tx.afterCommit(() => this.deleteArchives([{ ...failed, storageKey: storageKeyOf(failed, failed.attempts) }]));
-      return true;
+  async fail(backupId: string, attempt: number | null, reason: string): Promise<boolean> {
+    const failed = await finishTracked(this.deps.pool, {
+      mark: (tx) => repo.markFailed(tx.q, backupId, attempt, reason.slice(0, 500), this.deps.clock.now()),
+      announce: async (tx, row) => {
+        await recordTransition(tx, this.deps, row, 'FAILED');
+        await notifyFinished(tx, this.deps, row);
+      },
+      cleanUp: (row) => this.deleteArchives([{ ...row, storageKey: storageKeyOf(row, row.attempts) }]),
     });
+    return failed !== undefined;
   }
 
   /** Sends the job that runs `row`, in the transaction that wrote the row: neither exists without the other. */

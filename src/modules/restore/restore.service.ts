@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Repeater } from '@graphql-yoga/subscription';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import * as schema from '../../db/schema.ts';
 import { errorForLog } from '../../graphql/errors.ts';
 import type { EventBus } from '../../events/event-bus.ts';
 import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
+import { finishTracked } from '../../jobs/job-finish.ts';
 import { UnreadableFileError } from '../../import/table.types.ts';
 import { AppError, badInput, notFound } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -197,21 +196,21 @@ export class RestoreService {
   /** COMPLETED or FAILED, with its activity event and the retention recompute, in one transaction. */
   private async finish(job: jobs.ImportJobRow, error: string | null): Promise<void> {
     const status = error === null ? 'COMPLETED' : 'FAILED';
-    const row = await withTransaction(this.deps.pool, async ({ q: client }) => {
-      const done = await jobs.finishJob(client, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now());
-      if (!done) return undefined;
-      await this.deps.activity.record(activityOf(done), drizzle(client, { schema }));
-      await this.deps.afterImport?.(client, done.organizationId, modulesOf(done));
-      await client.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
-      return done;
+    await finishTracked(this.deps.pool, {
+      mark: (tx) => jobs.finishJob(tx.q, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now()),
+      announce: async (tx, done) => {
+        await this.deps.activity.record(activityOf(done), tx.db);
+        await this.deps.afterImport?.(tx.q, done.organizationId, modulesOf(done));
+        await tx.q.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
+      },
+      cleanUp: async (done) => {
+        if (done.sourceKind !== 'UPLOAD') return;
+        await this.deps.blobs.delete(done.sourceKey).catch((err: Error) => {
+          this.deps.log.warn({ importId: done.id, err: err.message }, 'could not delete an import upload');
+        });
+      },
     });
-    if (row?.sourceKind === 'UPLOAD') {
-      await this.deps.blobs.delete(row.sourceKey).catch((err: Error) => {
-        this.deps.log.warn({ importId: row.id, err: err.message }, 'could not delete an import upload');
-      });
-    }
   }
-
 }
 
 export const isFinished = (job: { status: string }): boolean => job.status === 'COMPLETED' || job.status === 'FAILED';
