@@ -25,7 +25,10 @@ export const backupQueue: QueueDefinition<BackupJobData> = {
   // NOTIFY starts a requested backup at once; the poll finds scheduled and busy-waiting ones when their time comes.
   work: { batchSize: 1, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, includeMetadata: true },
   handler: async (services, jobs: Job<BackupJobData>[]) => {
-    for (const job of jobs as JobWithMetadata<BackupJobData>[]) await services.backups.runJob(job, BACKUP_RETRY_LIMIT);
+    for (const job of jobs as JobWithMetadata<BackupJobData>[]) {
+      const { id, data, retryCount, signal } = job;
+      await services.backups.runner.run({ id, data, retryCount, retryLimit: job.retryLimit ?? BACKUP_RETRY_LIMIT, signal });
+    }
   },
 };
 

@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { JobWithMetadata } from 'pg-boss';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
@@ -13,7 +12,7 @@ import { DEFAULT_BACKUP_OPTIONS, type BackupDeps, type BackupOptions } from './b
 import { signDownloadLink, verifyDownloadLink } from './backup-download.ts';
 import { BackupRunner } from './backup-runner.ts';
 import { BackupSettingsService } from './backup-settings.service.ts';
-import { BACKUP_QUEUE, BackupStateMachine, type BackupJob, type BackupJobData } from './backup-state-machine.ts';
+import { BACKUP_QUEUE, BackupStateMachine } from './backup-state-machine.ts';
 import { BackupStatus, type BackupRow, type BackupSettingsView, type BackupStatusName } from './backup.types.ts';
 
 /** A kept archive, ready to stream to someone holding a valid link. */
@@ -132,12 +131,6 @@ export class BackupService {
       subjectId: row.id,
       data: { sizeBytes: row.sizeBytes, range: range ?? null },
     });
-  }
-
-  /** The job handler's entry (pg-boss hands jobs with metadata: retryLimit). */
-  runJob(job: Pick<JobWithMetadata<BackupJobData>, 'id' | 'data' | 'retryCount' | 'signal'> & { retryLimit?: number }, retryLimit: number): Promise<void> {
-    const ref: BackupJob = { id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit ?? retryLimit, signal: job.signal };
-    return this.runner.run(ref);
   }
 
   /**
