@@ -66,9 +66,8 @@ async function main(): Promise<void> {
       DATA_DIR: dir,
       IMPORT_MAX_BYTES: String(8 * 1024 ** 3),
     });
-    app = await createApp({ config, databaseUrl: url.toString(), appSecret: SECRET, log: pino({ level: 'warn' }), listen: { host: '127.0.0.1', port: 0 } });
-    if (BATCH) app.services.restore.tune({ batchSize: BATCH });
-    if (args.parallel) app.services.restore.tune({ parallelBatches: Number(args.parallel) });
+    const imports = { ...(BATCH ? { batchSize: BATCH } : {}), ...(args.parallel ? { parallelBatches: Number(args.parallel) } : {}) };
+    app = await createApp({ config, databaseUrl: url.toString(), appSecret: SECRET, log: pino({ level: 'warn' }), listen: { host: '127.0.0.1', port: 0 }, overrides: { imports } });
     await run(app, url.toString(), dir);
   } finally {
     await app?.close();
@@ -112,7 +111,7 @@ async function run(app: App, databaseUrl: string, dir: string): Promise<void> {
   }
   const results = [...best.entries()].map(([path, r]) => ({ path, ...r }));
 
-  const { batchSize, parallelBatches } = app.services.restore.tuningNow;
+  const { batchSize, parallelBatches } = app.services.restore.options;
   console.log(`\nrestore of ${ROWS.toLocaleString('en')} contacts (batches of ${batchSize} rows, ${parallelBatches} in flight); RSS before the imports ${baselineMb.toFixed(0)} MB`);
   console.log('| path | upload s | job s | total s | × COPY (total) | × COPY+INSERT (total) | peak RSS MB | peak heap MB |');
   console.log('|---|---|---|---|---|---|---|---|');

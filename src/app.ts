@@ -3,7 +3,8 @@ import type pg from 'pg';
 import type { Config, Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
-import { createAppPubSub, type AppPubSub } from './graphql/pubsub.ts';
+import { EventBus } from './events/event-bus.ts';
+import { createSubscriptionPubSub, type SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
 import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './graphql/server.ts';
 import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
@@ -11,6 +12,7 @@ import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
+import type { BackupOptions } from './modules/backup/backup-deps.ts';
 import { createBackupService, type BackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
@@ -19,6 +21,8 @@ import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
 import { importQueue, retentionRecomputeAfterImport } from './modules/restore/restore.jobs.ts';
 import { importRoutes } from './modules/restore/restore.routes.ts';
+import type { BatchWriter } from './modules/restore/import-batch.ts';
+import type { ImportOptions } from './modules/restore/import-runner.ts';
 import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -33,7 +37,10 @@ export interface Services {
   appSecret: string;
   pool: pg.Pool;
   db: Db;
-  pubsub: AppPubSub;
+  /** Publish/subscribe over LISTEN/NOTIFY: features publish here; any consumer may listen. */
+  events: EventBus;
+  /** GraphQL subscriptions' view of `events`. */
+  pubsub: SubscriptionPubSub;
   boss: PgBoss;
   auth: AuthService;
   crm: CrmService;
@@ -67,6 +74,17 @@ export interface AppOptions {
   listen?: { host: string; port: number };
   /** CLI commands: services only — no HTTP server, no job workers (they may still enqueue jobs). */
   headless?: boolean;
+  /** Dependencies and settings other than production's (tests inject slow or failing parts; benchmarks size batches). */
+  overrides?: AppOverrides;
+}
+
+export interface AppOverrides {
+  /** Default: a folder store under config.storageDir. */
+  storage?: BlobStore;
+  backups?: Partial<BackupOptions>;
+  imports?: Partial<ImportOptions>;
+  /** Default: import-batch.ts `writeBatch`. */
+  importBatchWriter?: BatchWriter;
 }
 
 export interface App {
@@ -90,16 +108,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   try {
     await runMigrations(database.pool);
-    const pubsub = createAppPubSub(database.pool, opts.databaseUrl, log);
-    await pubsub.ready();
-    closers.push(() => pubsub.close());
+    const events = new EventBus(database.pool, opts.databaseUrl, log);
+    await events.ready();
+    closers.push(() => events.close());
     const worker = role !== 'api' && !opts.headless;
     const boss = createBoss(opts.databaseUrl, log, { worker });
     await boss.start();
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
 
-    const services = buildServices(opts, log, database.pool, database.db, pubsub, boss);
+    const services = buildServices(opts, log, database.pool, database.db, events, boss);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
@@ -119,26 +137,32 @@ function buildServices(
   log: Logger,
   pool: pg.Pool,
   db: Db,
-  pubsub: AppPubSub,
+  events: EventBus,
   boss: PgBoss,
 ): Services {
   const clock = opts.clock ?? systemClock;
   const crm = new CrmService(pool, db);
   const activity = new ActivityService(db);
-  const notifications = new NotificationService(db, pubsub);
+  const notifications = new NotificationService(db, events);
   const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
   crm.addHooks(retention.records.hooks());
-  const storage = new FsBlobStore(opts.config.storageDir);
-  const backups = createBackupService({
-    pool, db, boss, clock, log, activity, notifications, pubsub, blobs: storage,
-    databaseUrl: opts.databaseUrl,
-    appSecret: opts.appSecret,
-    config: () => services.config,
-  });
+  const overrides = opts.overrides ?? {};
+  const storage = overrides.storage ?? new FsBlobStore(opts.config.storageDir);
+  const backups = createBackupService(
+    {
+      pool, db, boss, clock, log, activity, notifications, blobs: storage,
+      databaseUrl: opts.databaseUrl,
+      appSecret: opts.appSecret,
+      config: () => services.config,
+    },
+    overrides.backups,
+  );
   const restore = new RestoreService({
-    pool, boss, clock, log, activity, pubsub, blobs: storage,
+    pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
+    options: overrides.imports,
+    writeBatch: overrides.importBatchWriter,
   });
   const services: Services = {
     config: opts.config,
@@ -147,7 +171,8 @@ function buildServices(
     appSecret: opts.appSecret,
     pool,
     db,
-    pubsub,
+    events,
+    pubsub: createSubscriptionPubSub(events),
     boss,
     auth: new AuthService(db),
     crm,

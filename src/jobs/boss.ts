@@ -6,7 +6,9 @@ export const BOSS_SCHEMA = 'pgboss';
 
 /**
  * pg-boss on the service's database. An api-only process still needs it (to enqueue), but neither supervises
- * queues nor runs cron: that is the workers' job, so api processes stay light.
+ * queues nor runs cron: that is the workers' job, so api processes stay light. Workers LISTEN for pg-boss's
+ * NOTIFY, so a job on a `notify` queue starts when its transaction commits, not at the next poll; polling stays
+ * on as the backstop (and for jobs whose `startAfter` comes later).
  */
 export function createBoss(connectionString: string, log: Logger, opts: { worker: boolean }): PgBoss {
   const boss = new PgBoss({
@@ -16,6 +18,7 @@ export function createBoss(connectionString: string, log: Logger, opts: { worker
     max: opts.worker ? 6 : 2,
     supervise: opts.worker,
     schedule: opts.worker,
+    useListenNotify: opts.worker,
   });
   boss.on('error', (err: Error) => log.error({ err: err.message }, 'job queue error'));
   return boss;

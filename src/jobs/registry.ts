@@ -17,7 +17,11 @@ export interface QueueDefinition<T extends object = object> {
  * free of feature imports and the list lives in one visible place.
  */
 export async function createQueues(boss: PgBoss, queues: QueueDefinition[]): Promise<void> {
-  for (const def of queues) await boss.createQueue(def.name, def.queue ?? {});
+  for (const def of queues) {
+    await boss.createQueue(def.name, def.queue ?? {});
+    // createQueue leaves an existing queue as it was: a database from before the wake-up gets it here.
+    if (def.queue?.notify) await boss.updateQueue(def.name, { notify: true });
+  }
 }
 
 export async function startWorkers(boss: PgBoss, services: Services, queues: QueueDefinition[]): Promise<void> {

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-state-machine.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
@@ -31,7 +31,7 @@ describe('a backup whose archive cannot be written', () => {
     const id = res.data!.startManualBackup.id;
     const jobId = (await backupRow(t.app.services.pool, id)).jobId!;
     const job = (await t.app.services.boss.getJobById<BackupJobData>(BACKUP_QUEUE, jobId))!;
-    const attempt = (retryCount: number) => t.app.services.backups.runJob({ id: job.id, data: job.data, retryCount, signal: new AbortController().signal }, 3);
+    const attempt = (retryCount: number) => t.app.services.backups.runner.run({ id: job.id, data: job.data, retryCount, retryLimit: 3, signal: new AbortController().signal });
 
     await expect(attempt(0)).rejects.toThrow(); // pg-boss would retry it
     const afterFirst = await backupRow(t.app.services.pool, id);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived, type RunningTestApp } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe, type GraphQLResponse } from '../support/test-app.ts';

@@ -1,32 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_QUEUE } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE } from '../../src/modules/backup/backup-state-machine.ts';
 import { BOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { codeOf, startTestApp, TEST_SECRET } from '../support/test-app.ts';
 import { backupRow, eventually, seedRecords, tempStorageDir, verifyZip, type RunningApp } from '../support/backup-helpers.ts';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
-const WORKER_SCRIPT = path.resolve(import.meta.dirname, '../support/backup-worker.ts');
 const SEED = { leads: 2000, contacts: 4000, accounts: 300, deals: 500 };
-
-function startWorkerProcess(env: Record<string, string>): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
-    cwd: path.resolve(import.meta.dirname, '../..'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve({ child, stderr: () => stderr });
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${stderr}`)));
-  });
-}
 
 /**
  * A worker killed with SIGKILL in the middle of writing an archive: the job is retried by a surviving worker,
@@ -37,7 +20,7 @@ describe('a backup worker killed mid-backup', () => {
   let survivor: RunningApp | undefined;
   let storage: string;
   let org: TestOrg;
-  let worker: { child: ChildProcess; stderr: () => string } | undefined;
+  let worker: WorkerProcess | undefined;
   beforeAll(async () => {
     storage = await tempStorageDir();
     api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
@@ -57,7 +40,7 @@ describe('a backup worker killed mid-backup', () => {
       STORAGE_DIR: storage,
       APP_SECRET: TEST_SECRET,
       DATA_DIR: storage,
-      BACKUP_CHUNK_DELAY_MS: '150', // test-only slow-down of the archive stream, so there is a "middle"
+      BACKUP_CHUNK_DELAY_MS: '150', // the worker's blob store is slowed down, so there is a "middle"
     });
     const res = await api.gql<{ startManualBackup: { id: string } }>(org.admin.token, 'mutation { startManualBackup { id } }');
     const id = res.data!.startManualBackup.id;

@@ -7,7 +7,7 @@ import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { codeOf, startTestApp, subscribe, type TestApp } from '../support/test-app.ts';
 import { backupRow, seedRecords, tempStorageDir, verifyZip, waitForStatus } from '../support/backup-helpers.ts';
-import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 
 const LINK = 'mutation($id: ID!) { createBackupDownloadLink(id: $id) { url expiresAt } }';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

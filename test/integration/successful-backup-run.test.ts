@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe } from '../support/test-app.ts';
@@ -27,14 +27,16 @@ describe('a manual backup run by a separate worker', () => {
   beforeAll(async () => {
     storage = await tempStorageDir();
     api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
-    worker = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } });
     org = await createOrg(api.app);
     other = await createOrg(api.app);
     await seedRecords(api.app.services.pool, org.organizationId, SEED);
-    // A backup that exists only to prove subscriptions live (a cancelled one: no worker ever takes it).
+    // A backup that exists only to prove subscriptions live (a cancelled one: no worker ever takes it). It is
+    // cancelled before the worker starts: a worker wakes on the job's NOTIFY and would start it at once.
     const warmUp = await api.gql<{ startManualBackup: { id: string } }>(org.admin.token, 'mutation { startManualBackup { id } }');
     warmUpId = warmUp.data!.startManualBackup.id;
-    await api.gql(org.admin.token, 'mutation($id: ID!) { cancelBackup(id: $id) { id } }', { id: warmUpId });
+    const cancelled = await api.gql<{ cancelBackup: { id: string } }>(org.admin.token, 'mutation($id: ID!) { cancelBackup(id: $id) { id } }', { id: warmUpId });
+    if (cancelled.errors) throw new Error(`warm-up backup not cancelled: ${JSON.stringify(cancelled.errors)}`);
+    worker = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } });
   });
   afterAll(async () => {
     await worker.close();

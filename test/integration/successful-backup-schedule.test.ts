@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { BACKUP_QUEUE } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE } from '../../src/modules/backup/backup-state-machine.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
 import { backupRow, backupsOf, runBackupJobNow, tempStorageDir } from '../support/backup-helpers.ts';

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived, type RunningTestApp } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe } from '../support/test-app.ts';

@@ -204,22 +204,23 @@ describe('import semantics (POST /imports → job)', () => {
   });
 
   it('reports progress through importJobUpdated, ending with the final counts', async () => {
-    await wipe(pool(), a.organizationId);
-    t.app.services.restore.tune({ batchSize: 10, progressIntervalMs: 0 });
+    // An app of its own whose imports write batches of 10 and announce every one of them.
+    const own = await startTestApp({ env: { STORAGE_DIR: storage }, overrides: { imports: { batchSize: 10, progressIntervalMs: 0 } } });
     try {
-      const res = await upload(t.url, a.admin.token, contactsCsv(Array.from({ length: 60 }, () => contactRow())));
+      const org = await createOrg(own.app);
+      const res = await upload(own.url, org.admin.token, contactsCsv(Array.from({ length: 60 }, () => contactRow({ ownerEmail: org.admin.email }))));
       expect(res.status).toBe(202);
       const id = res.body.importId!;
-      const sub = subscribe<{ importJobUpdated: ImportJobView }>(t.ws(a.admin.token), `subscription($id: ID!) { importJobUpdated(id: $id) { ${IMPORT_JOB_FIELDS} } }`, { id });
+      const sub = subscribe<{ importJobUpdated: ImportJobView }>(own.ws(org.admin.token), `subscription($id: ID!) { importJobUpdated(id: $id) { ${IMPORT_JOB_FIELDS} } }`, { id });
       const last = await sub.waitFor((e) => e.importJobUpdated.status === 'COMPLETED', 20_000);
       expect(last.importJobUpdated).toMatchObject({ id, status: 'COMPLETED', processedRows: 60, created: 60, failed: 0 });
       const counts = sub.events.map((e) => e.importJobUpdated.processedRows);
       expect(counts).toEqual([...counts].sort((x, y) => x - y));
       expect(sub.errorsSoFar()).toEqual([]);
       sub.dispose();
-      expect(await waitForImport(t, a.admin.token, id)).toMatchObject({ status: 'COMPLETED', created: 60 });
+      expect(await waitForImport(own, org.admin.token, id)).toMatchObject({ status: 'COMPLETED', created: 60 });
     } finally {
-      t.app.services.restore.tune({ batchSize: 2_000, progressIntervalMs: 500 });
+      await own.close();
     }
   });
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type pg from 'pg';
 import type { App } from '../../src/app.ts';
 import type { BackupRow } from '../../src/modules/backup/backup.types.ts';
-import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-transitions.ts';
+import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backup-state-machine.ts';
 
 const run = promisify(execFile);
 
@@ -67,7 +67,7 @@ export async function runBackupJobNow(app: App, backupId: string): Promise<void>
   if (!jobId) throw new Error(`backup ${backupId} has no job`);
   const job = await app.services.boss.getJobById<BackupJobData>(BACKUP_QUEUE, jobId);
   if (!job) throw new Error(`job ${jobId} not found`);
-  await app.services.backups.runJob({ id: job.id, data: job.data, retryCount: job.retryCount, signal: new AbortController().signal }, 3);
+  await app.services.backups.runner.run({ id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: 3, signal: new AbortController().signal });
 }
 
 /** Checks a ZIP with two independent readers (Info-ZIP's `unzip -t` and Python's zipfile); returns its entries. */

@@ -5,7 +5,13 @@ import yauzl from 'yauzl';
 import { buildArchive } from '../../src/export/archive-builder.ts';
 import { createCsvRowFormatter, csvHeaderLine, UTF8_BOM } from '../../src/export/csv-writer.ts';
 import { MODULE_SPECS, type CellValue } from '../../src/export/module-columns.ts';
+import type { App } from '../../src/app.ts';
 import type { CrmModuleName } from '../../src/modules/crm/crm.modules.ts';
+import { writeBatch, type BatchWriter } from '../../src/modules/restore/import-batch.ts';
+import type { ImportOptions } from '../../src/modules/restore/import-runner.ts';
+import { keptArchives } from '../../src/modules/restore/restore-archives.ts';
+import { retentionRecomputeAfterImport } from '../../src/modules/restore/restore.jobs.ts';
+import { RestoreService } from '../../src/modules/restore/restore.service.ts';
 import type { TestApp } from './test-app.ts';
 
 /** The restore order of the modules (references first). */
@@ -178,4 +184,40 @@ export async function importJobRows(pool: pg.Pool, organizationId?: string): Pro
     ? await pool.query<{ n: number }>('select count(*)::int as n from import_jobs where organization_id = $1', [organizationId])
     : await pool.query<{ n: number }>('select count(*)::int as n from import_jobs');
   return rows[0]!.n;
+}
+
+/** A crash of the worker, as a batch writer sees it: thrown after a batch committed. */
+export class SimulatedCrash extends Error {}
+
+/**
+ * The real batch writer, except that each run (import id + attempt) "crashes" right after its n-th committed
+ * batch, as a worker killed there would stop.
+ */
+export function crashAfterBatches(n: number): BatchWriter {
+  const committed = new Map<string, number>();
+  return async (target, batch, notify) => {
+    const progress = await writeBatch(target, batch, notify);
+    const run = `${target.importId}:${target.attempt}`;
+    const count = (committed.get(run) ?? 0) + 1;
+    committed.set(run, count);
+    if (count === n) throw new SimulatedCrash('simulated crash after a committed batch');
+    return progress;
+  };
+}
+
+/** A RestoreService on the app's own dependencies, with other import settings or another batch writer. */
+export function restoreServiceOf(app: App, opts: { options?: Partial<ImportOptions>; writeBatch?: BatchWriter }): RestoreService {
+  const s = app.services;
+  return new RestoreService({
+    pool: s.pool,
+    boss: s.boss,
+    clock: s.clock,
+    log: s.log,
+    activity: s.activity,
+    events: s.events,
+    blobs: s.storage,
+    archives: keptArchives(s.backups, s.storage),
+    afterImport: retentionRecomputeAfterImport(s.boss),
+    ...opts,
+  });
 }

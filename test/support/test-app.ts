@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import pino from 'pino';
 import WebSocket from 'ws';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppOverrides } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Role } from '../../src/config.ts';
 import type { Clock } from '../../src/shared/clock.ts';
@@ -31,7 +31,7 @@ export interface TestApp {
 
 /** A real app (HTTP on a random port, pg-boss, LISTEN/NOTIFY) on a database of the test's own. */
 export async function startTestApp(
-  opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string>; log?: Logger } = {},
+  opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string>; log?: Logger; overrides?: AppOverrides } = {},
 ): Promise<TestApp & { db: TestDatabase }> {
   const db = opts.db ?? (await createTestDatabase());
   // A DATA_DIR (and so STORAGE_DIR) of this app's own: no files shared with other tests or earlier runs.
@@ -45,6 +45,7 @@ export async function startTestApp(
     clock: opts.clock,
     log: opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     listen: { host: '127.0.0.1', port: 0 },
+    overrides: opts.overrides,
   });
   const url = app.http?.url ?? '';
   const clients: Client[] = [];

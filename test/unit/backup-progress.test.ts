@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OverallProgress, percentOf, ProgressThrottle } from '../../src/modules/backup/backup-progress.ts';
+import { percentOf, ProgressThrottle } from '../../src/jobs/job-progress.ts';
+import { OverallProgress } from '../../src/modules/backup/backup-progress.ts';
 
 const point = (processedRecords: number, totalRecords = 1000, module: string | null = 'LEADS') => ({ module, processedRecords, totalRecords });
 

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client.ts';
 import type { archiveFileName, buildArchive } from '../../export/archive-builder.ts';
-import type { AppPubSub } from '../../graphql/pubsub.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
@@ -15,17 +14,15 @@ export interface ArchiveBuilder {
   archiveFileName: typeof archiveFileName;
 }
 
-/** Knobs for tests and benchmarks; production uses the defaults. */
-export interface BackupTuning {
+/** Settings of the backup feature, fixed when the service is built (tests and benchmarks pass their own). */
+export interface BackupOptions {
   /** COMPLETED archives kept per organization (DESIGN.md: three). */
   keepArchives: number;
   /** How long a scheduled backup that finds another running waits before trying again. */
   busyRetrySeconds: number;
-  /** Test only: a pause per chunk written to the archive, to make a backup last long enough to kill it. */
-  chunkDelayMs: number;
 }
 
-export const DEFAULT_TUNING: BackupTuning = { keepArchives: 3, busyRetrySeconds: 5, chunkDelayMs: 0 };
+export const DEFAULT_BACKUP_OPTIONS: BackupOptions = { keepArchives: 3, busyRetrySeconds: 5 };
 
 /** Everything the backup feature uses, passed in (no globals). */
 export interface BackupDeps {
@@ -36,12 +33,11 @@ export interface BackupDeps {
   log: Logger;
   activity: ActivityService;
   notifications: NotificationService;
-  pubsub: AppPubSub;
   blobs: BlobStore;
   databaseUrl: string;
   appSecret: string;
   /** Read on use: the app learns its public URL only once it listens (PORT=0). */
   config(): { publicUrl: string; downloadLinkTtlSeconds: number };
   loadArchiveBuilder(): Promise<ArchiveBuilder>;
-  tuning: BackupTuning;
+  options: BackupOptions;
 }

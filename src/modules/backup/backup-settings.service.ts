@@ -2,17 +2,20 @@ import { findOrganization } from '../auth/auth.repository.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import * as repo from './backup.repository.ts';
-import { withTransaction, type TxScope } from '../../db/transaction.ts';
+import { withTransaction } from '../../db/transaction.ts';
 import type { Queryable } from './backup.repository.ts';
 import * as settingsRepo from './backup-settings.repository.ts';
 import { parseSchedule, type BackupScheduleInput } from './backup-schedule.ts';
 import type { BackupDeps } from './backup-deps.ts';
-import { planNextScheduled, recordTransition } from './backup-transitions.ts';
+import type { BackupStateMachine } from './backup-state-machine.ts';
 import type { BackupSettingsView } from './backup.types.ts';
 
 /** Auto-backup settings: the schedule, and the one PENDING scheduled backup that it keeps planned. */
 export class BackupSettingsService {
-  constructor(private readonly deps: BackupDeps) {}
+  constructor(
+    private readonly deps: BackupDeps,
+    private readonly machine: BackupStateMachine,
+  ) {}
 
   async get(organizationId: string): Promise<BackupSettingsView> {
     return this.view(this.deps.pool, organizationId, await this.organizationTimezone(organizationId));
@@ -45,8 +48,8 @@ export class BackupSettingsService {
         },
         tx.db,
       );
-      await this.cancelPlanned(tx, viewer, at);
-      await planNextScheduled(tx, deps, viewer.organizationId, null, viewer.userId);
+      await this.machine.cancelPlanned(tx, viewer, at);
+      await this.machine.planNextScheduled(tx, viewer.organizationId, null, viewer.userId);
       return this.view(tx.q, viewer.organizationId, orgTimezone);
     });
   }
@@ -70,17 +73,9 @@ export class BackupSettingsService {
         },
         tx.db,
       );
-      await this.cancelPlanned(tx, viewer, at);
+      await this.machine.cancelPlanned(tx, viewer, at);
       return this.view(tx.q, viewer.organizationId, orgTimezone);
     });
-  }
-
-  private async cancelPlanned(tx: TxScope, viewer: Viewer, at: Date): Promise<void> {
-    const planned = await repo.findPendingScheduled(tx.q, viewer.organizationId);
-    if (!planned) return;
-    // Its job stays queued and finds the row CANCELLED: a no-op, like any replayed job.
-    const cancelled = await repo.cancelPending(tx.q, viewer.organizationId, planned.id, at);
-    if (cancelled) await recordTransition(tx, this.deps, cancelled, 'CANCELLED', viewer.userId);
   }
 
   private async view(q: Queryable, organizationId: string, orgTimezone: string): Promise<BackupSettingsView> {

@@ -1,6 +1,6 @@
 import type { Job, JobWithMetadata } from 'pg-boss';
 import type { QueueDefinition } from '../../jobs/registry.ts';
-import { BACKUP_QUEUE, type BackupJobData } from './backup-transitions.ts';
+import { BACKUP_QUEUE, type BackupJobData } from './backup-state-machine.ts';
 
 /** Retries after a crash or an error; each retry starts the archive afresh. */
 export const BACKUP_RETRY_LIMIT = 3;
@@ -20,10 +20,15 @@ export const backupQueue: QueueDefinition<BackupJobData> = {
     retryDelay: 1,
     // A monthly occurrence waits up to a month (+ downtime) in `created` before it may run.
     retentionSeconds: 62 * 24 * 3600,
+    notify: true,
   },
-  work: { batchSize: 1, localConcurrency: 2, pollingIntervalSeconds: 1, includeMetadata: true },
+  // NOTIFY starts a requested backup at once; the poll finds scheduled and busy-waiting ones when their time comes.
+  work: { batchSize: 1, localConcurrency: 2, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1, includeMetadata: true },
   handler: async (services, jobs: Job<BackupJobData>[]) => {
-    for (const job of jobs as JobWithMetadata<BackupJobData>[]) await services.backups.runJob(job, BACKUP_RETRY_LIMIT);
+    for (const job of jobs as JobWithMetadata<BackupJobData>[]) {
+      const { id, data, retryCount, signal } = job;
+      await services.backups.runner.run({ id, data, retryCount, retryLimit: job.retryLimit ?? BACKUP_RETRY_LIMIT, signal });
+    }
   },
 };
 

@@ -14,11 +14,11 @@ import {
 } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
 import type { ConnectionShape } from '../../graphql/connection.ts';
-import type { Topics } from '../../graphql/pubsub.ts';
+import type { Topics } from '../../events/event-topics.ts';
 import { forbidden, notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
-import { percentOf } from './backup-progress.ts';
+import { percentOf } from '../../jobs/job-progress.ts';
 import {
   AutoBackupInput,
   Backup,

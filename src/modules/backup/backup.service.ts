@@ -1,19 +1,18 @@
 import type { Readable } from 'node:stream';
-import type { JobWithMetadata } from 'pg-boss';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import type { BlobInfo, ByteRange } from '../../storage/blob-store.ts';
 import type { Viewer } from '../auth/auth.types.ts';
-import { backupAlreadyStarted, backupInProgress, backupNotCancellable, backupNotDownloadable } from './backup.errors.ts';
+import { watchdogPass } from '../../jobs/job-watchdog.ts';
+import { backupNotDownloadable } from './backup.errors.ts';
 import * as repo from './backup.repository.ts';
-import { withTransaction } from '../../db/transaction.ts';
 import type { BackupScheduleInput } from './backup-schedule.ts';
-import { DEFAULT_TUNING, type BackupDeps, type BackupTuning } from './backup-deps.ts';
+import { DEFAULT_BACKUP_OPTIONS, type BackupDeps, type BackupOptions } from './backup-deps.ts';
 import { signDownloadLink, verifyDownloadLink } from './backup-download.ts';
-import { BackupRunner, type BackupJob } from './backup-runner.ts';
+import { BackupRunner } from './backup-runner.ts';
 import { BackupSettingsService } from './backup-settings.service.ts';
-import { BACKUP_QUEUE, enqueueRun, planNextScheduled, recordTransition, type BackupJobData } from './backup-transitions.ts';
+import { BACKUP_QUEUE, BackupStateMachine } from './backup-state-machine.ts';
 import { BackupStatus, type BackupRow, type BackupSettingsView, type BackupStatusName } from './backup.types.ts';
 
 /** A kept archive, ready to stream to someone holding a valid link. */
@@ -25,21 +24,17 @@ export interface DownloadableArchive {
 
 /** How long a PENDING backup may be overdue before the watchdog checks that its job still exists. */
 const OVERDUE_GRACE_MS = 2 * 60_000;
-const LIVE_JOB_STATES = new Set(['created', 'retry', 'active']);
 
 /** Backups (DESIGN.md "Backups"): requests, cancellation, history, settings, download links, the job runner. */
 export class BackupService {
   readonly settings: BackupSettingsService;
   readonly runner: BackupRunner;
+  private readonly machine: BackupStateMachine;
 
   constructor(private readonly deps: BackupDeps) {
-    this.settings = new BackupSettingsService(deps);
-    this.runner = new BackupRunner(deps);
-  }
-
-  /** Tests and benchmarks adjust retention, waits and the test-only slow-down here. */
-  tune(tuning: Partial<BackupTuning>): void {
-    Object.assign(this.deps.tuning, tuning);
+    this.machine = new BackupStateMachine(deps);
+    this.settings = new BackupSettingsService(deps, this.machine);
+    this.runner = new BackupRunner(deps, this.machine);
   }
 
   async get(organizationId: string, id: string): Promise<BackupRow | undefined> {
@@ -71,43 +66,13 @@ export class BackupService {
 
   /** BACKUP_IN_PROGRESS while one runs or a manual one waits; a waiting scheduled one does not block. */
   startManual(viewer: Viewer): Promise<BackupRow> {
-    const { deps } = this;
-    return withTransaction(deps.pool, async (tx) => {
-      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
-      if (await repo.hasRunningOrPendingManual(tx.q, viewer.organizationId)) throw backupInProgress();
-      const row = await repo.insertPending(tx.q, {
-        organizationId: viewer.organizationId,
-        trigger: 'MANUAL',
-        requestedBy: viewer.userId,
-        createdAt: deps.clock.now(),
-        scheduledFor: null,
-      });
-      if (!row) throw backupInProgress(); // the unique index, should the lock ever be bypassed
-      await enqueueRun(tx, deps, row, 0);
-      await recordTransition(tx, deps, row, 'PENDING', viewer.userId);
-      return row;
-    });
+    return this.machine.requestManual(viewer);
   }
 
   /** PENDING → CANCELLED; a cancelled scheduled occurrence makes room for the next one. */
   async cancel(viewer: Viewer, id: string): Promise<BackupRow> {
     if (!isUuid(id)) throw notFound('backup');
-    const { deps } = this;
-    return withTransaction(deps.pool, async (tx) => {
-      await repo.lockOrganizationBackups(tx.q, viewer.organizationId);
-      const cancelled = await repo.cancelPending(tx.q, viewer.organizationId, id, deps.clock.now());
-      if (!cancelled) {
-        const existing = await repo.findBackup(tx.q, viewer.organizationId, id);
-        if (!existing) throw notFound('backup');
-        if (existing.status === 'RUNNING') throw backupAlreadyStarted();
-        throw backupNotCancellable(existing.status);
-      }
-      await recordTransition(tx, deps, cancelled, 'CANCELLED', viewer.userId);
-      if (cancelled.trigger === 'SCHEDULED') {
-        await planNextScheduled(tx, deps, viewer.organizationId, cancelled.scheduledFor, viewer.userId);
-      }
-      return cancelled;
-    });
+    return this.machine.cancel(viewer, id);
   }
 
   getSettings(organizationId: string): Promise<BackupSettingsView> {
@@ -168,51 +133,28 @@ export class BackupService {
     });
   }
 
-  /** The job handler's entry (pg-boss hands jobs with metadata: retryLimit). */
-  runJob(job: Pick<JobWithMetadata<BackupJobData>, 'id' | 'data' | 'retryCount' | 'signal'> & { retryLimit?: number }, retryLimit: number): Promise<void> {
-    const ref: BackupJob = { id: job.id, data: job.data, retryCount: job.retryCount, retryLimit: job.retryLimit ?? retryLimit, signal: job.signal };
-    return this.runner.run(ref);
-  }
-
   /**
    * Nothing stays RUNNING forever: a RUNNING backup whose job is over (failed for good, gone) is FAILED. A PENDING
    * backup whose job was lost is given a new one. Runs on a cron in the workers.
    */
   async watchdog(): Promise<{ failed: number; requeued: number }> {
     const { deps } = this;
-    let failed = 0;
-    let requeued = 0;
-    for (const row of await repo.listRunning(deps.pool)) {
-      if (await this.jobIsLive(row.jobId)) continue;
-      if (await this.runner.fail(row.id, row.attempts, 'The backup worker stopped before the archive was complete')) failed += 1;
-    }
     const overdue = new Date(deps.clock.now().getTime() - OVERDUE_GRACE_MS);
-    for (const row of await repo.listOverduePending(deps.pool, overdue)) {
-      if (await this.jobIsLive(row.jobId)) continue;
-      await withTransaction(deps.pool, async (tx) => {
-        await repo.lockOrganizationBackups(tx.q, row.organizationId);
-        const again = await repo.findBackupById(tx.q, row.id);
-        if (again?.status === 'PENDING' && again.jobId === row.jobId) {
-          await enqueueRun(tx, deps, again, 0);
-          requeued += 1;
-        }
-      });
-    }
-    return { failed, requeued };
-  }
-
-  private async jobIsLive(jobId: string | null): Promise<boolean> {
-    if (!jobId) return false;
-    const job = await this.deps.boss.getJobById(BACKUP_QUEUE, jobId);
-    return job !== null && LIVE_JOB_STATES.has(job.state);
+    return watchdogPass(deps.boss, {
+      queue: BACKUP_QUEUE,
+      running: await repo.listRunning(deps.pool),
+      overdue: await repo.listOverduePending(deps.pool, overdue),
+      fail: (row) => this.machine.fail(row.id, row.attempts, 'The backup worker stopped before the archive was complete'),
+      resend: (row) => this.machine.resend({ backupId: row.id, organizationId: row.organizationId }, 0, row.jobId),
+    });
   }
 }
 
-/** The service with production defaults: the archive writer loads on first use, tuning per DESIGN.md. */
-export function createBackupService(deps: Omit<BackupDeps, 'loadArchiveBuilder' | 'tuning'>): BackupService {
+/** The service with production defaults: the archive writer loads on first use, options per DESIGN.md. */
+export function createBackupService(deps: Omit<BackupDeps, 'loadArchiveBuilder' | 'options'>, options: Partial<BackupOptions> = {}): BackupService {
   return new BackupService({
     ...deps,
     loadArchiveBuilder: () => import('../../export/archive-builder.ts'),
-    tuning: { ...DEFAULT_TUNING },
+    options: { ...DEFAULT_BACKUP_OPTIONS, ...options },
   });
 }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
-import type { Topics } from '../../graphql/pubsub.ts';
+import type { Topics } from '../../events/event-topics.ts';
 import { notFound } from '../../shared/app-error.ts';
 import type { NotificationRow } from './notification.repository.ts';
 import { Notification } from './notification.types.ts';

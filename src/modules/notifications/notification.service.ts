@@ -1,5 +1,5 @@
 import type { Db, DbOrTx } from '../../db/client.ts';
-import type { AppPubSub } from '../../graphql/pubsub.ts';
+import type { EventBus } from '../../events/event-bus.ts';
 import { badInput } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import { pageSize } from '../../graphql/connection.ts';
@@ -17,7 +17,7 @@ export interface NotificationInput {
 export class NotificationService {
   constructor(
     private readonly db: Db,
-    private readonly pubsub: AppPubSub,
+    private readonly events: EventBus,
   ) {}
 
   /**
@@ -32,7 +32,7 @@ export class NotificationService {
   }
 
   publish(rows: repo.NotificationRow[]): void {
-    for (const row of rows) this.pubsub.publish('notificationAdded', row.userId, { notificationId: row.id });
+    for (const row of rows) this.events.publish('notificationAdded', row.userId, { notificationId: row.id });
   }
 
   async notify(userIds: string[], input: NotificationInput): Promise<repo.NotificationRow[]> {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { MODULES, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { ImportRecord } from './import-row.ts';
 import { recordBatch, type BatchProgress } from './import-job.repository.ts';
@@ -32,6 +32,9 @@ export interface BatchTarget {
   attempt: number;
 }
 
+/** Commits one batch with the job's progress; what ImportRun calls (tests wrap it to inject failures). */
+export type BatchWriter = (target: BatchTarget, batch: Batch, notify: boolean) => Promise<BatchProgress>;
+
 /** The job row refused the batch: another run took the job over (pg-boss delivered it again); this one stops. */
 export class StaleAttempt extends Error {}
 
@@ -53,14 +56,14 @@ interface Outcome {
  * otherwise sink the whole batch for one row: the batch is then redone row by row, each under a savepoint, so
  * only the offending rows are reported.
  */
-export async function writeBatch(target: BatchTarget, batch: Batch, notify: boolean): Promise<BatchProgress> {
+export const writeBatch: BatchWriter = async (target, batch, notify) => {
   try {
     return await batchTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeRecords(client, target, batch, batch.records)));
   } catch (error) {
     if (!isDataError(error)) throw error;
     return batchTransaction(target.pool, (client) => commitBatch(client, target, batch, notify, () => storeOneByOne(client, target, batch)));
   }
-}
+};
 
 async function commitBatch(
   client: pg.PoolClient,

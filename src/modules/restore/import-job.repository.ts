@@ -38,17 +38,10 @@ const COLUMNS = `id, organization_id as "organizationId", requested_by as "reque
   processed_rows as "processedRows", created, updated, skipped, failed, errors, error, checkpoint, attempts,
   created_at as "createdAt", started_at as "startedAt", finished_at as "finishedAt"`;
 
-export interface NewImportJob {
-  id: string;
-  organizationId: string;
+/** What a request fixes of a job; everything else starts at the table's defaults. */
+export type NewImportJob = Pick<ImportJobRow, 'id' | 'organizationId' | 'module' | 'modules' | 'sourceKind' | 'sourceKey' | 'format' | 'fileName'> & {
   requestedBy: string;
-  module: string | null;
-  modules: string[] | null;
-  sourceKind: 'UPLOAD' | 'BACKUP';
-  sourceKey: string;
-  format: ImportFormat;
-  fileName: string | null;
-}
+};
 
 export async function insertImportJob(db: Queryable, job: NewImportJob, at: Date): Promise<ImportJobRow> {
   const { rows } = await db.query<ImportJobRow>(

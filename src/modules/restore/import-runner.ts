@@ -8,7 +8,8 @@ import type pg from 'pg';
 import { UnreadableFileError, type TableReader } from '../../import/table.types.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import { MODULES, type CrmModuleName } from '../crm/crm.modules.ts';
-import { writeBatch, type Batch } from './import-batch.ts';
+import { ProgressThrottle } from '../../jobs/job-progress.ts';
+import type { Batch, BatchWriter } from './import-batch.ts';
 import { BatchPipeline } from './import-pipeline.ts';
 import type { ImportCheckpoint } from './import.table.ts';
 import { planHeader, type HeaderPlan } from './import-columns.ts';
@@ -21,23 +22,22 @@ export interface ImportRunDeps {
   pool: pg.Pool;
   blobs: BlobStore;
   openArchive(organizationId: string, backupId: string): Promise<Readable>;
-  tuning: ImportTuning;
+  /** Commits one batch (import-batch.ts `writeBatch`; tests pass one that fails). */
+  writeBatch: BatchWriter;
+  options: ImportOptions;
 }
 
-export interface ImportTuning {
+/** Settings of imports, fixed when the service is built (tests and benchmarks pass their own). */
+export interface ImportOptions {
   /** Rows per transaction: large enough to amortise round trips, small enough to keep locks and memory short. */
   batchSize: number;
   /** Progress events at most this often (every state change is an event regardless). */
   progressIntervalMs: number;
   /** Batches written at once (each on its own connection, committed in file order). */
   parallelBatches: number;
-  /** Test only: throw after this many committed batches, as a worker killed mid-import would stop. */
-  crashAfterBatches?: number;
 }
 
-export const DEFAULT_IMPORT_TUNING: ImportTuning = { batchSize: 2_000, progressIntervalMs: 500, parallelBatches: 2 };
-
-export class SimulatedCrash extends Error {}
+export const DEFAULT_IMPORT_OPTIONS: ImportOptions = { batchSize: 2_000, progressIntervalMs: 500, parallelBatches: 2 };
 
 /**
  * One attempt at an import job: copy the source to a local file, read its tables in order, and write batches of
@@ -46,8 +46,9 @@ export class SimulatedCrash extends Error {}
  */
 export class ImportRun {
   private keptErrors: number;
-  private lastNotify = 0;
-  private committedBatches = 0;
+  /** Progress events by time only: an import does not know its total before the end. */
+  private readonly throttle: ProgressThrottle;
+  private rowsPushed = 0;
   /** The job's checkpoint when the current table began: where its first batch follows on. */
   private lastCheckpoint: ImportCheckpoint | null;
 
@@ -58,6 +59,7 @@ export class ImportRun {
   ) {
     this.keptErrors = job.errors.length;
     this.lastCheckpoint = job.checkpoint;
+    this.throttle = new ProgressThrottle(deps.options.progressIntervalMs, Number.POSITIVE_INFINITY);
   }
 
   async execute(): Promise<void> {
@@ -103,7 +105,7 @@ export class ImportRun {
       return;
     }
     const resumeAfter = checkpoint && checkpoint.table === table ? checkpoint.row : 0;
-    const pipeline = new BatchPipeline((b) => this.flush(b), this.deps.tuning.parallelBatches, this.lastCheckpoint);
+    const pipeline = new BatchPipeline((b) => this.flush(b), this.deps.options.parallelBatches, this.lastCheckpoint);
     let batch = this.newBatch(plan, reader.file, table);
     try {
       for await (const row of reader.rows) {
@@ -116,7 +118,7 @@ export class ImportRun {
         }
         batch.rows += 1;
         batch.checkpoint = { table, row: row.row };
-        if (batch.rows >= this.deps.tuning.batchSize) {
+        if (batch.rows >= this.deps.options.batchSize) {
           await pipeline.push(batch);
           batch = this.newBatch(plan, reader.file, table);
         }
@@ -145,14 +147,11 @@ export class ImportRun {
 
   /** Writes one batch (BatchPipeline calls it, while the caller reads the next rows). */
   private async flush(batch: Batch): Promise<void> {
-    const now = Date.now();
-    const notify = now - this.lastNotify >= this.deps.tuning.progressIntervalMs;
-    if (notify) this.lastNotify = now;
+    this.rowsPushed += batch.rows;
+    const notify = this.throttle.accept({ module: null, processedRecords: this.rowsPushed, totalRecords: 0 }, performance.now());
     batch.errorRoom = Math.max(0, MAX_KEPT_ERRORS - this.keptErrors);
     const target = { pool: this.deps.pool, organizationId: this.job.organizationId, importId: this.job.id, attempt: this.job.attempts };
-    const progress = await writeBatch(target, batch, notify);
+    const progress = await this.deps.writeBatch(target, batch, notify);
     this.keptErrors += progress.errors.length;
-    this.committedBatches += 1;
-    if (this.committedBatches === this.deps.tuning.crashAfterBatches) throw new SimulatedCrash('simulated crash after a committed batch');
   }
 }

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { inTransaction } from '../../jobs/boss.ts';
+import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
 import type { QueueDefinition } from '../../jobs/registry.ts';
 import { RETENTION_MODULES } from '../crm/crm.modules.ts';
 import { RETENTION_RECOMPUTE_QUEUE } from '../retention/retention.service.ts';
@@ -11,8 +11,8 @@ import { IMPORT_QUEUE, type ImportJobData, type RestoreDeps } from './restore.se
  */
 export const importQueue: QueueDefinition<ImportJobData> = {
   name: IMPORT_QUEUE,
-  queue: { retryLimit: 4, retryDelay: 5, expireInSeconds: 6 * 3600, heartbeatSeconds: 30 },
-  work: { batchSize: 1, pollingIntervalSeconds: 0.5 },
+  queue: { retryLimit: 4, retryDelay: 5, expireInSeconds: 6 * 3600, heartbeatSeconds: 30, notify: true },
+  work: { batchSize: 1, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 0.5 },
   handler: async (services, jobs) => {
     for (const job of jobs) await services.restore.runJob(job.data);
   },
@@ -25,7 +25,7 @@ export const importQueue: QueueDefinition<ImportJobData> = {
 export function retentionRecomputeAfterImport(boss: PgBoss): NonNullable<RestoreDeps['afterImport']> {
   return async (client, organizationId, modules) => {
     for (const module of RETENTION_MODULES.filter((m) => modules.includes(m))) {
-      await boss.send(RETENTION_RECOMPUTE_QUEUE, { organizationId, module }, { db: inTransaction(client) });
+      await enqueueInTransaction(boss, client, RETENTION_RECOMPUTE_QUEUE, { organizationId, module });
     }
   };
 }

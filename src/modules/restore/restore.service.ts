@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Repeater } from '@graphql-yoga/subscription';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import * as schema from '../../db/schema.ts';
 import { errorForLog } from '../../graphql/errors.ts';
-import type { AppPubSub } from '../../graphql/pubsub.ts';
-import { eventNotifyQuery } from '../../graphql/pubsub.ts';
+import type { EventBus } from '../../events/event-bus.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { withTransaction } from '../../db/transaction.ts';
-import { inTransaction } from '../../jobs/boss.ts';
+import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
+import { finishTracked } from '../../jobs/job-finish.ts';
 import { UnreadableFileError } from '../../import/table.types.ts';
 import { AppError, badInput, notFound } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -21,8 +20,8 @@ import type { ActivityService } from '../activity/activity.service.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
 import * as jobs from './import-job.repository.ts';
-import { StaleAttempt } from './import-batch.ts';
-import { DEFAULT_IMPORT_TUNING, ImportRun, SimulatedCrash, type ImportTuning } from './import-runner.ts';
+import { StaleAttempt, writeBatch, type BatchWriter } from './import-batch.ts';
+import { DEFAULT_IMPORT_OPTIONS, ImportRun, type ImportOptions } from './import-runner.ts';
 import type { LocalSource } from './import-sources.ts';
 
 export const IMPORT_QUEUE = 'restore-import';
@@ -44,12 +43,14 @@ export interface RestoreDeps {
   clock: Clock;
   log: Logger;
   activity: ActivityService;
-  pubsub: AppPubSub;
+  events: EventBus;
   blobs: BlobStore;
   archives: BackupArchives;
   /** Inside the job's last transaction: lets retention recompute the dates of the modules imported. */
   afterImport?(client: pg.PoolClient, organizationId: string, modules: CrmModuleName[]): Promise<void>;
-  tuning?: Partial<ImportTuning>;
+  options?: Partial<ImportOptions>;
+  /** Default: import-batch.ts `writeBatch`. */
+  writeBatch?: BatchWriter;
 }
 
 /** Runs started before the job is given up (a worker killed mid-import is retried by pg-boss). */
@@ -64,19 +65,10 @@ export interface CheckedUpload {
 
 /** Imports and restores (DESIGN.md "Restore"): jobs, their runs, their progress. */
 export class RestoreService {
-  private readonly tuning: ImportTuning;
+  readonly options: Readonly<ImportOptions>;
 
   constructor(private readonly deps: RestoreDeps) {
-    this.tuning = { ...DEFAULT_IMPORT_TUNING, ...deps.tuning };
-  }
-
-  /** Tests and benchmarks adjust batch size, progress pace and the test-only crash here. */
-  tune(tuning: Partial<ImportTuning>): void {
-    Object.assign(this.tuning, tuning);
-  }
-
-  get tuningNow(): Readonly<ImportTuning> {
-    return { ...this.tuning };
+    this.options = Object.freeze({ ...DEFAULT_IMPORT_OPTIONS, ...deps.options });
   }
 
   /** Stores the upload in the blob store (any worker may run the job), then the job row and its queue entry at once. */
@@ -125,7 +117,7 @@ export class RestoreService {
     return withTransaction(this.deps.pool, async ({ q: client }) => {
       const row = await jobs.insertImportJob(client, job, this.deps.clock.now());
       const data: ImportJobData = { importId: row.id, organizationId: row.organizationId };
-      await this.deps.boss.send(IMPORT_QUEUE, data, { db: inTransaction(client) });
+      await enqueueInTransaction(this.deps.boss, client, IMPORT_QUEUE, data);
       return row;
     });
   }
@@ -141,7 +133,7 @@ export class RestoreService {
    */
   async updates(viewer: Viewer, id: string): Promise<AsyncIterable<jobs.ImportJobRow>> {
     if (!(await this.get(viewer, id))) throw notFound('import job');
-    const iterator = this.deps.pubsub.subscribe('importJobUpdated', id)[Symbol.asyncIterator]();
+    const iterator = this.deps.events.subscribe('importJobUpdated', id);
     return new Repeater<jobs.ImportJobRow>(async (push, stop) => {
       let event = iterator.next(); // listening from here: no change after the snapshot below is missed
       void stop.then(() => iterator.return?.());
@@ -163,13 +155,19 @@ export class RestoreService {
     const startedAt = this.deps.clock.now();
     const job = await jobs.startAttempt(this.deps.pool, data.organizationId, data.importId, startedAt);
     if (!job) return; // finished already: a second delivery changes nothing
-    this.deps.pubsub.publish('importJobUpdated', job.id, { importJobId: job.id });
+    this.deps.events.publish('importJobUpdated', job.id, { importJobId: job.id });
     if (job.attempts > MAX_ATTEMPTS) {
       await this.finish(job, `Import stopped: it was interrupted ${MAX_ATTEMPTS} times`);
       return;
     }
     const run = new ImportRun(
-      { pool: this.deps.pool, blobs: this.deps.blobs, openArchive: (o, b) => this.deps.archives.openArchive(o, b), tuning: this.tuning },
+      {
+        pool: this.deps.pool,
+        blobs: this.deps.blobs,
+        openArchive: (o, b) => this.deps.archives.openArchive(o, b),
+        writeBatch: this.deps.writeBatch ?? writeBatch,
+        options: this.options,
+      },
       job,
       startedAt,
     );
@@ -198,28 +196,27 @@ export class RestoreService {
   /** COMPLETED or FAILED, with its activity event and the retention recompute, in one transaction. */
   private async finish(job: jobs.ImportJobRow, error: string | null): Promise<void> {
     const status = error === null ? 'COMPLETED' : 'FAILED';
-    const row = await withTransaction(this.deps.pool, async ({ q: client }) => {
-      const done = await jobs.finishJob(client, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now());
-      if (!done) return undefined;
-      await this.deps.activity.record(activityOf(done), drizzle(client, { schema }));
-      await this.deps.afterImport?.(client, done.organizationId, modulesOf(done));
-      await client.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
-      return done;
+    await finishTracked(this.deps.pool, {
+      mark: (tx) => jobs.finishJob(tx.q, job.organizationId, job.id, job.attempts, { status, error }, this.deps.clock.now()),
+      announce: async (tx, done) => {
+        await this.deps.activity.record(activityOf(done), tx.db);
+        await this.deps.afterImport?.(tx.q, done.organizationId, modulesOf(done));
+        await tx.q.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
+      },
+      cleanUp: async (done) => {
+        if (done.sourceKind !== 'UPLOAD') return;
+        await this.deps.blobs.delete(done.sourceKey).catch((err: Error) => {
+          this.deps.log.warn({ importId: done.id, err: err.message }, 'could not delete an import upload');
+        });
+      },
     });
-    if (row?.sourceKind === 'UPLOAD') {
-      await this.deps.blobs.delete(row.sourceKey).catch((err: Error) => {
-        this.deps.log.warn({ importId: row.id, err: err.message }, 'could not delete an import upload');
-      });
-    }
   }
-
 }
 
 export const isFinished = (job: { status: string }): boolean => job.status === 'COMPLETED' || job.status === 'FAILED';
 
 /** The job-level message for failures a retry cannot fix; undefined for the others. */
 function failureReason(error: unknown): string | undefined {
-  if (error instanceof SimulatedCrash) return undefined;
   if (error instanceof UnreadableFileError) return error.message;
   if (error instanceof AppError && error.code !== 'INTERNAL_SERVER_ERROR') return error.message;
   if (error instanceof BlobNotFoundError) return 'The uploaded file or archive is no longer stored';

@@ -16,8 +16,8 @@ export interface RecomputeJob {
 const recompute: QueueDefinition<RecomputeJob> = {
   name: RETENTION_RECOMPUTE_QUEUE,
   // A 1M-record module takes minutes; a retry starts over, which is harmless (each batch applies current rules).
-  queue: { expireInSeconds: 3600, retryLimit: 5, retryDelay: 5, retryBackoff: true },
-  work: { pollingIntervalSeconds: 1 },
+  queue: { expireInSeconds: 3600, retryLimit: 5, retryDelay: 5, retryBackoff: true, notify: true },
+  work: { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   handler: async (services, jobs: Job<RecomputeJob>[]) => {
     for (const job of jobs) await services.retention.recompute(job.data.organizationId, job.data.module);
   },

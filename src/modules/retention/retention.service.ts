@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { inTransaction } from '../../jobs/boss.ts';
+import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
 import { badInput } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -222,7 +222,7 @@ export class RetentionService {
   }
 
   private async enqueueRecompute(client: pg.PoolClient, organizationId: string, module: RetentionModule): Promise<void> {
-    await this.deps.boss.send(RETENTION_RECOMPUTE_QUEUE, { organizationId, module }, { db: inTransaction(client) });
+    await enqueueInTransaction(this.deps.boss, client, RETENTION_RECOMPUTE_QUEUE, { organizationId, module });
   }
 
   private by(viewer: Viewer): { at: Date; userId: string } {
