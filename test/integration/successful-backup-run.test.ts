@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventNotifyQuery } from '../../src/graphql/pubsub.ts';
+import * as repo from '../../src/modules/backup/backup.repository.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe } from '../support/test-app.ts';
@@ -24,6 +25,7 @@ describe('a manual backup run by a separate worker', () => {
   let org: TestOrg;
   let other: TestOrg;
   let warmUpId: string;
+  let foreignWarmUpId: string;
   beforeAll(async () => {
     storage = await tempStorageDir();
     api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
@@ -35,6 +37,10 @@ describe('a manual backup run by a separate worker', () => {
     const warmUp = await api.gql<{ startManualBackup: { id: string } }>(org.admin.token, 'mutation { startManualBackup { id } }');
     warmUpId = warmUp.data!.startManualBackup.id;
     await api.gql(org.admin.token, 'mutation($id: ID!) { cancelBackup(id: $id) { id } }', { id: warmUpId });
+    // The other organization's own cancelled backup (no job: no worker ever takes it), to prove its subscriber live.
+    const foreignRow = await repo.insertPending(api.app.services.pool, { organizationId: other.organizationId, trigger: 'MANUAL', requestedBy: null, createdAt: new Date(), scheduledFor: null });
+    foreignWarmUpId = foreignRow!.id;
+    await repo.cancelPending(api.app.services.pool, other.organizationId, foreignWarmUpId, new Date());
   });
   afterAll(async () => {
     await worker.close();
@@ -42,6 +48,7 @@ describe('a manual backup run by a separate worker', () => {
     await fs.rm(storage, { recursive: true, force: true });
   });
 
+  const pokeForeign = () => api.app.services.pool.query(eventNotifyQuery('backupEvent', other.organizationId, { backupId: foreignWarmUpId, kind: 'CANCELLED', at: new Date().toISOString() }));
   const pokeWarmUp = () => api.app.services.pool.query(eventNotifyQuery('backupEvent', org.organizationId, { backupId: warmUpId, kind: 'CANCELLED', at: new Date().toISOString() }));
 
   it('streams PENDING, STARTED, PROGRESS and COMPLETED, notifies the requester, and leaves a valid archive', async () => {
@@ -52,11 +59,9 @@ describe('a manual backup run by a separate worker', () => {
     await publishUntilReceived(() => all.events.length, pokeWarmUp);
     await publishUntilReceived(() => onlyWarmUp.events.length, pokeWarmUp);
     await publishUntilReceived(() => notes.events.length, () => api.app.services.notifications.notify([org.admin.userId], { organizationId: org.organizationId, kind: 'test.ping', title: 'warm-up' }));
-    await publishUntilReceived(
-      () => foreign.events.length + foreign.errors.length,
-      () => api.app.services.pool.query(eventNotifyQuery('backupEvent', other.organizationId, { backupId: warmUpId, kind: 'PENDING', at: new Date().toISOString() })),
-    ).catch(() => undefined); // the foreign subscriber cannot load our backup: it gets an error, which is the point
+    await publishUntilReceived(() => foreign.events.length, pokeForeign);
     const warmUps = onlyWarmUp.events.length;
+    const foreignWarmUps = foreign.events.length;
 
     const started = await api.gql<{ startManualBackup: BackupView }>(org.admin.token, `mutation { startManualBackup { ${BACKUP_FIELDS} } }`);
     const backup = started.data!.startManualBackup;
@@ -79,7 +84,11 @@ describe('a manual backup run by a separate worker', () => {
     await pokeWarmUp();
     await onlyWarmUp.next(warmUps + 1);
     expect(onlyWarmUp.events.every((e) => e.backupEvents.backup.id === warmUpId)).toBe(true);
-    expect(foreign.events.some((e) => e?.backupEvents?.backup.id === backup.id)).toBe(false);
+    // The other organization's subscriber is still live, and only ever heard of its own backup.
+    await pokeForeign();
+    await foreign.next(foreignWarmUps + 1);
+    expect(foreign.errorsSoFar()).toEqual([]);
+    expect(foreign.events.map((e) => e.backupEvents.backup.id)).toEqual(foreign.events.map(() => foreignWarmUpId));
   });
 
   it('shows the finished backup with its summary and a archive that independent readers accept', async () => {
