@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import { holdLock } from '../support/lock-holder.ts';
-import { codeOf, startTestApp, type GraphQLResponse } from '../support/test-app.ts';
+import { codeOf, type GraphQLResponse } from '../support/test-app.ts';
 import type { RunningTestApp } from '../support/foundation-helpers.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const CREATE_CONTACT = 'mutation($input: ContactInput!) { createContact(input: $input) { id } }';
 const CREATE_DEAL = 'mutation($input: DealInput!) { createDeal(input: $input) { id } }';
@@ -17,11 +18,7 @@ const UPDATE_DEAL = 'mutation($id: ID!, $input: DealInput!) { updateDeal(id: $id
 describe('a reference deleted between the check and the write', () => {
   let t: RunningTestApp;
   let org: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({}, (ready) => ({ t, org } = ready));
 
   const newContact = async (label: string): Promise<string> => {
     const res = await t.gql<{ createContact: { id: string } }>(org.admin.token, CREATE_CONTACT, { input: { firstName: label } });
