@@ -1,13 +1,9 @@
 import 'reflect-metadata';
-import module from 'node:module';
 import { UsageError, parseOptions } from './cli/args.ts';
 import { COMMANDS } from './cli/commands.ts';
 import { ConfigError, loadConfig, type Config, type Role } from './config.ts';
 import { AppError } from './shared/app-error.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
-
-// Start-up is mostly compiling dependencies (drizzle, pg-boss, Apollo): cache the compiled code across runs.
-module.enableCompileCache?.();
 
 const USAGE = `usage: crm-data-admin <command>
   serve [--role all|api|worker]
@@ -20,8 +16,8 @@ const USAGE = `usage: crm-data-admin <command>
   retention sweep [--org ORG_ID]`;
 
 /**
- * Only what every command needs is imported up front; each command loads the rest when it runs (a CLI call
- * that loaded the whole service took seconds before doing anything).
+ * Only what every command needs is imported up front; each command loads the rest when it runs. Loading the
+ * whole service (GraphQL, job queue, every module) cost each CLI call seconds before it did anything.
  */
 async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
