@@ -1,7 +1,7 @@
 import pg from 'pg';
 
 export interface LockHolder {
-  /** Resolves once `count` sessions of this database wait for a lock (the ones fired while it is held). */
+  /** Resolves once `count` sessions wait for this holder, directly or queued behind one that does. */
   waiters(count: number, timeoutMs?: number): Promise<void>;
   /** Commits the holding transaction: the waiters proceed in the order they queued. */
   release(): Promise<void>;
@@ -15,8 +15,10 @@ export interface LockHolder {
 export async function holdLock(url: string, lock: (client: pg.Client) => Promise<unknown>): Promise<LockHolder> {
   const client = new pg.Client({ connectionString: url, application_name: 'test-lock-holder' });
   await client.connect();
+  let holderPid: number;
   try {
     await client.query('begin');
+    holderPid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     await lock(client);
   } catch (error) {
     await client.end();
@@ -26,11 +28,9 @@ export async function holdLock(url: string, lock: (client: pg.Client) => Promise
     waiters: async (count, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await client.query<{ n: number }>(
-          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-        );
-        if (rows[0]!.n >= count) return;
-        if (Date.now() > deadline) throw new Error(`expected ${count} sessions waiting for a lock, saw ${rows[0]!.n}`);
+        const queued = await queuedBehind(client, holderPid);
+        if (queued >= count) return;
+        if (Date.now() > deadline) throw new Error(`expected ${count} sessions waiting for the lock holder, saw ${queued}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
@@ -42,6 +42,27 @@ export async function holdLock(url: string, lock: (client: pg.Client) => Promise
       }
     },
   };
+}
+
+/**
+ * Sessions blocked by the holder, or by a session so blocked (a second waiter queues behind the first). Other
+ * lock waits of the database (the job queue's own, say) are not counted.
+ */
+async function queuedBehind(client: pg.Client, holderPid: number): Promise<number> {
+  const { rows } = await client.query<{ pid: number; blockers: number[] }>(
+    `select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+  );
+  const chain = new Set([holderPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of rows) {
+      if (!chain.has(row.pid) && row.blockers.some((pid) => chain.has(pid))) {
+        chain.add(row.pid);
+        grew = true;
+      }
+    }
+  }
+  return chain.size - 1;
 }
 
 /**
