@@ -1,46 +1,57 @@
-import type { App } from '../app.ts';
-import { runMigrations } from '../db/migrate.ts';
-import { createDatabase } from '../db/client.ts';
-import { seedOrganization } from '../modules/crm/crm.seed.ts';
 import { isUuid } from '../shared/validation.ts';
 import { countOption, parseOptions, printJson, UsageError } from './args.ts';
+import type { Command, CommandContext } from './command.ts';
+import type { AuthService } from '../modules/auth/auth.service.ts';
+import type { App } from '../app.ts';
+
+// The sessions are imported when a command runs, not when the CLI starts (see command.ts).
+const auth = async <T>(ctx: CommandContext, fn: (service: AuthService) => Promise<T>): Promise<T> =>
+  (await import('./auth-session.ts')).withAuth(ctx, fn);
+const app = async <T>(ctx: CommandContext, fn: (running: App) => Promise<T>): Promise<T> =>
+  (await import('./app-session.ts')).withApp(ctx, fn);
 
 /** `org create --name NAME [--timezone IANA]` */
-export async function orgCreate(app: App, argv: string[]): Promise<void> {
+const orgCreate: Command = (argv) => {
   const opts = parseOptions(argv, { name: { type: 'string', required: true }, timezone: { type: 'string' } });
-  const { organization, admin } = await app.services.auth.createOrganization({ name: opts.name!, timezone: opts.timezone });
-  printJson({
-    organization: { id: organization.id, name: organization.name, timezone: organization.timezone },
-    admin: { userId: admin.userId, email: admin.email, token: admin.token },
-  });
-}
+  return (ctx) =>
+    auth(ctx, async (service) => {
+      const { organization, admin } = await service.createOrganization({ name: opts.name!, timezone: opts.timezone });
+      printJson({
+        organization: { id: organization.id, name: organization.name, timezone: organization.timezone },
+        admin: { userId: admin.userId, email: admin.email, token: admin.token },
+      });
+    });
+};
 
 /** `user create --org ORG_ID --email EMAIL --role ADMIN|STANDARD [--name NAME]` */
-export async function userCreate(app: App, argv: string[]): Promise<void> {
+const userCreate: Command = (argv) => {
   const opts = parseOptions(argv, {
     org: { type: 'string', required: true },
     email: { type: 'string', required: true },
     role: { type: 'string', required: true },
     name: { type: 'string' },
   });
-  const user = await app.services.auth.createUser({ organizationId: opts.org!, email: opts.email!, role: opts.role!, name: opts.name });
-  printJson({ userId: user.userId, email: user.email, role: user.role, token: user.token });
-}
+  return (ctx) =>
+    auth(ctx, async (service) => {
+      const user = await service.createUser({ organizationId: opts.org!, email: opts.email!, role: opts.role!, name: opts.name });
+      printJson({ userId: user.userId, email: user.email, role: user.role, token: user.token });
+    });
+};
 
 /** `token create --user USER_ID [--name LABEL]` */
-export async function tokenCreate(app: App, argv: string[]): Promise<void> {
+const tokenCreate: Command = (argv) => {
   const opts = parseOptions(argv, { user: { type: 'string', required: true }, name: { type: 'string' } });
-  printJson({ token: await app.services.auth.createToken(opts.user!, opts.name ?? null) });
-}
+  return (ctx) => auth(ctx, async (service) => printJson({ token: await service.createToken(opts.user!, opts.name ?? null) }));
+};
 
 /** `token revoke --token TOKEN` */
-export async function tokenRevoke(app: App, argv: string[]): Promise<void> {
+const tokenRevoke: Command = (argv) => {
   const opts = parseOptions(argv, { token: { type: 'string', required: true } });
-  printJson({ revoked: await app.services.auth.revokeToken(opts.token!) });
-}
+  return (ctx) => auth(ctx, async (service) => printJson({ revoked: await service.revokeToken(opts.token!) }));
+};
 
 /** `seed --org ORG_ID [--leads N] [--contacts N] [--accounts N] [--deals N]` */
-export async function seed(app: App, argv: string[]): Promise<void> {
+const seed: Command = (argv) => {
   const opts = parseOptions(argv, {
     org: { type: 'string', required: true },
     leads: { type: 'string' },
@@ -55,28 +66,49 @@ export async function seed(app: App, argv: string[]): Promise<void> {
     accounts: countOption('accounts', opts.accounts),
     deals: countOption('deals', opts.deals),
   };
-  const found = await app.services.pool.query('select 1 from organizations where id = $1', [opts.org]);
-  if (found.rowCount === 0) throw new UsageError('no organization with that id');
-  await seedOrganization(app.services.pool, opts.org!, counts);
-  await app.services.afterBulkLoad?.(opts.org!);
-  printJson(counts);
-}
+  return (ctx) =>
+    app(ctx, async ({ services }) => {
+      const found = await services.pool.query('select 1 from organizations where id = $1', [opts.org]);
+      if (found.rowCount === 0) throw new UsageError('no organization with that id');
+      const { seedOrganization } = await import('../modules/crm/crm.seed.ts');
+      await seedOrganization(services.pool, opts.org!, counts);
+      await services.afterBulkLoad?.(opts.org!);
+      printJson(counts);
+    });
+};
 
 /** `migrate`: applies pending migrations (no app needed). */
-export async function migrate(databaseUrl: string): Promise<void> {
-  const database = createDatabase(databaseUrl, { max: 1 });
-  try {
-    await runMigrations(database.pool);
-    printJson({ migrated: true });
-  } finally {
-    await database.close();
-  }
-}
+const migrate: Command = () => {
+  return async (ctx) => {
+    const [{ default: pg }, { runMigrations }] = await Promise.all([import('pg'), import('../db/migrate.ts')]);
+    const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 1, application_name: 'crm-data-admin-cli' });
+    try {
+      await runMigrations(pool);
+      printJson({ migrated: true });
+    } finally {
+      await pool.end();
+    }
+  };
+};
 
 /** `retention sweep [--org ORG_ID]`: runs the retention sweep now instead of waiting for its schedule. */
-export async function retentionSweep(app: App, argv: string[]): Promise<void> {
+const retentionSweep: Command = (argv) => {
   const opts = parseOptions(argv, { org: { type: 'string' } });
   if (opts.org !== undefined && !isUuid(opts.org)) throw new UsageError('--org must be an organization id');
-  const result = await app.services.retention.sweep({ organizationId: opts.org });
-  printJson({ expired: result.expired, masked: result.masked, deleted: result.deleted });
-}
+  return (ctx) =>
+    app(ctx, async ({ services }) => {
+      const result = await services.retention.sweep({ organizationId: opts.org });
+      printJson({ expired: result.expired, masked: result.masked, deleted: result.deleted });
+    });
+};
+
+/** Every command but `serve`, by its words on the command line. */
+export const COMMANDS: Record<string, Command> = {
+  migrate,
+  'org create': orgCreate,
+  'user create': userCreate,
+  'token create': tokenCreate,
+  'token revoke': tokenRevoke,
+  seed,
+  'retention sweep': retentionSweep,
+};

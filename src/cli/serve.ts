@@ -1,7 +1,28 @@
-import type { App } from '../app.ts';
+import { createApp, type App } from '../app.ts';
+import type { Config, Role } from '../config.ts';
 import { seedOrganization } from '../modules/crm/crm.seed.ts';
+import { resolveAppSecret } from '../shared/app-secret.ts';
+import type { Logger } from '../shared/logger.ts';
+import { resolveDatabase, type ResolvedDatabase } from './database.ts';
 
 export const DEMO_COUNTS = { accounts: 50, contacts: 200, leads: 150, deals: 80 };
+
+/** `serve [--role all|api|worker]`: runs until SIGINT/SIGTERM, then drains and stops. */
+export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
+  const started = Date.now();
+  const database = await resolveDatabase(config, log);
+  let app: App;
+  try {
+    app = await createApp({ config, databaseUrl: database.url, appSecret: await resolveAppSecret(config), log, role });
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+  if (app.http) await firstRunDemo(app, `${app.services.config.publicUrl}/graphql`);
+  log.info({ role, url: app.http?.url, embedded: database.embedded, startupMs: Date.now() - started }, 'crm-data-admin started');
+  await waitForShutdownSignal(log);
+  await shutdown(app, database, log);
+}
 
 /**
  * The very first start on an empty database creates a demo organization with sample records and prints the
@@ -23,4 +44,23 @@ export async function firstRunDemo(app: App, graphiqlUrl: string): Promise<void>
     lines.push(`ADMIN token: ${admin.token}`, `STANDARD token: ${standard.token}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function waitForShutdownSignal(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal }, 'shutting down: draining HTTP and WebSocket, stopping jobs');
+      // A second signal while draining means "now".
+      process.once(signal, () => process.exit(130));
+      resolve();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+async function shutdown(app: App, database: ResolvedDatabase, log: Logger): Promise<void> {
+  await app.close();
+  await database.stop();
+  log.info('stopped');
 }

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
@@ -12,8 +10,12 @@ const MIGRATION_LOCK = 7_201_771;
 /**
  * Applies pending migrations. Several processes may start at once on one database (scale-out), so the
  * migration runs under an advisory lock: the first applies, the others wait and then find nothing to do.
+ * Every CLI command and every start comes through here, nearly always with nothing to apply: that case is one
+ * query, without the lock and without loading the migrator.
  */
 export async function runMigrations(pool: pg.Pool): Promise<void> {
+  if (await migrationsApplied(pool)) return;
+  const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);

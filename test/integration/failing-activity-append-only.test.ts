@@ -1,18 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
+import type { TestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 describe('the activity stream is append-only in the database', () => {
   let t: TestApp;
   let org: TestOrg;
   let id: number;
+  useOrgApp({}, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
     const row = await t.app.services.activity.record({ organizationId: org.organizationId, kind: 'test.event', summary: 'original' });
     id = row.id;
   });
-  afterAll(async () => t.close());
 
   it('refuses UPDATE and DELETE and keeps the row as written', async () => {
     await expect(t.app.services.pool.query("update activity_events set summary = 'rewritten' where id = $1", [id])).rejects.toThrow(/append-only/);

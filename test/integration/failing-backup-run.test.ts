@@ -6,7 +6,8 @@ import { BACKUP_QUEUE, type BackupJobData } from '../../src/modules/backup/backu
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { backupRow, tempStorageDir } from '../support/backup-helpers.ts';
+import { backupRow } from '../support/backup-helpers.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 /** A store that cannot be written (STORAGE_DIR is a file): every attempt fails. */
 describe('a backup whose archive cannot be written', () => {
@@ -64,12 +65,7 @@ describe('the backup watchdog', () => {
   let t: TestApp;
   let org: TestOrg;
   let other: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp({ role: 'api', clock, env: { STORAGE_DIR: await tempStorageDir() } });
-    org = await createOrg(t.app);
-    other = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({ role: 'api', clock, orgs: 2 }, (ready) => ({ t, org, other } = ready));
 
   const start = async (who: TestOrg) =>
     (await t.gql<{ startManualBackup: { id: string } }>(who.admin.token, 'mutation { startManualBackup { id } }')).data!.startManualBackup.id;

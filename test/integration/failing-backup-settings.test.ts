@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
-import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
-import { backupsOf, tempStorageDir } from '../support/backup-helpers.ts';
+import type { TestOrg } from '../support/factories.ts';
+import { codeOf, type TestApp } from '../support/test-app.ts';
+import { backupsOf } from '../support/backup-helpers.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const ENABLE = `mutation($input: AutoBackupInput!) { enableAutoBackup(input: $input) { autoBackupEnabled nextRunAt } }`;
 
@@ -10,15 +11,13 @@ describe('enableAutoBackup rejects bad schedules with BAD_USER_INPUT naming the 
   let t: TestApp;
   let org: TestOrg;
   let before: { settings: unknown[]; backups: unknown[]; activity: number };
+  useOrgApp({ role: 'api', clock: new ManualClock('2026-01-01T00:00:00Z') }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ role: 'api', clock: new ManualClock('2026-01-01T00:00:00Z'), env: { STORAGE_DIR: await tempStorageDir() } });
-    org = await createOrg(t.app);
     // A valid schedule first, so "nothing changed" means it is still in force.
     const ok = await t.gql(org.admin.token, ENABLE, { input: { frequency: 'WEEKLY', dayOfWeek: 'FRIDAY', timeOfDay: '03:15' } });
     expect(ok.errors).toBeUndefined();
     before = await state();
   });
-  afterAll(async () => t.close());
 
   async function state() {
     const pool = t.app.services.pool;

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
-import { codeOf, startTestApp, subscribe, type TestApp } from '../support/test-app.ts';
-import { backupRow, backupsOf, runBackupJobNow, tempStorageDir } from '../support/backup-helpers.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
+import { codeOf, subscribe, type TestApp } from '../support/test-app.ts';
+import { backupRow, backupsOf, runBackupJobNow } from '../support/backup-helpers.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const START = 'mutation { startManualBackup { id status } }';
 const CANCEL = 'mutation($id: ID!) { cancelBackup(id: $id) { id status } }';
@@ -12,12 +13,7 @@ describe('backup state rules refuse what they must, and change nothing', () => {
   let t: TestApp;
   let org: TestOrg;
   let other: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp({ role: 'api', env: { STORAGE_DIR: await tempStorageDir() } });
-    org = await createOrg(t.app);
-    other = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({ role: 'api', orgs: 2 }, (ready) => ({ t, org, other } = ready));
 
   const start = async (token = org.admin.token) => {
     const res = await t.gql<{ startManualBackup: { id: string } }>(token, START);

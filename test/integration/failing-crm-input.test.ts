@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/graphql/connection.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import { createRecords, crmSnapshot, type OrgRecords, type RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp, type GraphQLResponse } from '../support/test-app.ts';
+import type { GraphQLResponse } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Noun = 'Lead' | 'Contact' | 'Account' | 'Deal';
 const KEY: Record<Noun, keyof OrgRecords> = { Lead: 'leadId', Contact: 'contactId', Account: 'accountId', Deal: 'dealId' };
@@ -48,12 +49,10 @@ describe('bad input on CRM mutations', () => {
   let t: RunningTestApp;
   let org: TestOrg;
   let rec: OrgRecords;
+  useOrgApp({}, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
     rec = await createRecords(t.gql, org.admin.token, 'Own');
   });
-  afterAll(async () => t.close());
 
   function expectBadInput(res: GraphQLResponse<unknown>, field: string, rule: RegExp): void {
     expect(res.errors, JSON.stringify(res)).toHaveLength(1);
@@ -151,12 +150,10 @@ describe('bad input on CRM mutations', () => {
 describe('bad list arguments', () => {
   let t: RunningTestApp;
   let org: TestOrg;
+  useOrgApp({}, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
     await createRecords(t.gql, org.admin.token, 'List');
   });
-  afterAll(async () => t.close());
 
   const LISTS = ['leads', 'contacts', 'accounts', 'deals'];
   const forged = [

@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import { createRecords, crmSnapshot, type OrgRecords, type RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp, type GraphQLResponse } from '../support/test-app.ts';
+import type { GraphQLResponse } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const MODULES = [
   { noun: 'lead', Noun: 'Lead', key: 'leadId', list: 'leads', input: { firstName: 'X' } },
@@ -22,14 +23,11 @@ describe('organization isolation of CRM records', () => {
   let b: TestOrg;
   let aRec: OrgRecords;
   let bRec: OrgRecords;
+  useOrgApp({ orgs: 2 }, (ready) => ({ t, org: a, other: b } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    a = await createOrg(t.app);
-    b = await createOrg(t.app);
     aRec = await createRecords(t.gql, a.admin.token, 'Alpha');
     bRec = await createRecords(t.gql, b.admin.token, 'Bravo');
   });
-  afterAll(async () => t.close());
 
   /** No data, a single error with that code, and the same message a random unknown id gets. */
   function expectRefused(res: GraphQLResponse<unknown>, code: string): void {
@@ -161,10 +159,8 @@ describe('notifications are their user’s own', () => {
   let a: TestOrg;
   let b: TestOrg;
   let aAdminNote: string;
+  useOrgApp({ orgs: 2 }, (ready) => ({ t, org: a, other: b } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    a = await createOrg(t.app);
-    b = await createOrg(t.app);
     const [row] = await t.app.services.notifications.notify([a.admin.userId], {
       organizationId: a.organizationId,
       kind: 'backup.completed',
@@ -172,7 +168,6 @@ describe('notifications are their user’s own', () => {
     });
     aAdminNote = row!.id;
   });
-  afterAll(async () => t.close());
 
   const readAt = async (id: string) =>
     (await t.db.pool.query<{ read_at: Date | null }>('select read_at from notifications where id = $1', [id])).rows[0]!.read_at;

@@ -1,8 +1,9 @@
 import type { Client } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import { publishUntilReceived, type RunningTestApp } from '../support/foundation-helpers.ts';
 import { codeOf, startTestApp, subscribe } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const UNKNOWN = 'cda_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
@@ -21,13 +22,11 @@ describe('authentication failures', () => {
   let t: RunningTestApp;
   let org: TestOrg;
   let revoked: string;
+  useOrgApp({}, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
     revoked = await t.app.services.auth.createToken(org.admin.userId, 'revoked');
     await t.app.services.auth.revokeToken(revoked);
   });
-  afterAll(async () => t.close());
 
   describe('over HTTP', () => {
     it.each([

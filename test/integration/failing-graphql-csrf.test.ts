@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import type { RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 /**
  * Apollo's CSRF prevention must stay on: a browser can send a "simple" request (GET, or a POST with a
@@ -10,11 +10,7 @@ import { startTestApp } from '../support/test-app.ts';
 describe('CSRF prevention', () => {
   let t: RunningTestApp;
   let org: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({}, (ready) => ({ t, org } = ready));
 
   const query = encodeURIComponent('{ viewer { email } }');
 

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eventNotifyQuery } from '../../src/events/event-topics.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import { publishUntilReceived, type RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp, subscribe, type GraphQLResponse } from '../support/test-app.ts';
+import { subscribe, type GraphQLResponse } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 /** Nothing about our internals may reach a client: no SQL, table names, stack frames or file paths. */
 function expectOpaque(body: unknown): void {
@@ -19,12 +20,10 @@ function expectOpaque(body: unknown): void {
 describe('unexpected errors in production', () => {
   let t: RunningTestApp;
   let org: TestOrg;
+  useOrgApp({ env: { NODE_ENV: 'production' } }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ env: { NODE_ENV: 'production' } });
-    org = await createOrg(t.app);
     expect(t.app.services.config.production).toBe(true);
   });
-  afterAll(async () => t.close());
 
   async function withTableRenamed<T>(table: string, work: () => Promise<T>): Promise<T> {
     await t.db.pool.query(`alter table ${table} rename to ${table}_broken`);

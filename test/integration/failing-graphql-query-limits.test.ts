@@ -1,9 +1,10 @@
 import { getIntrospectionQuery } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_COST, MAX_DEPTH } from '../../src/graphql/query-limits.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import { countRows, type RunningTestApp } from '../support/foundation-helpers.ts';
-import { codeOf, startTestApp } from '../support/test-app.ts';
+import { codeOf } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 /** `__type { fields { type { ofType { … } } } }`: the only unbounded nesting the schema offers is introspection's. */
 function deepQuery(levels: number): string {
@@ -21,11 +22,7 @@ function costlyQuery(aliases: number): string {
 describe('query limits', () => {
   let t: RunningTestApp;
   let org: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({}, (ready) => ({ t, org } = ready));
 
   it('accepts a query just within both limits', async () => {
     const res = await t.gql(org.admin.token, deepQuery(MAX_DEPTH - 4));

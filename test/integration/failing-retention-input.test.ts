@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import { crmSnapshot } from '../support/foundation-helpers.ts';
 import {
   applyPolicy,
@@ -14,6 +14,7 @@ import {
   UPDATE_RECORD_RETENTION,
 } from '../support/retention-helpers.ts';
 import { codeOf, startTestApp, type GraphQLResponse } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -51,15 +52,13 @@ describe('retention settings and policies: bad input and roles are refused, noth
   let org: TestOrg;
   let before: Awaited<ReturnType<typeof retentionState>>;
 
+  useOrgApp({}, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
   });
   beforeEach(async () => {
     before = await retentionState(t);
   });
-  afterAll(async () => t.close());
 
   const cases: [string, Record<string, unknown>, string][] = [
     ['a module without retention (ACCOUNTS)', { module: 'ACCOUNTS' }, 'module'],
@@ -140,11 +139,9 @@ describe('record retention: roles, masked records, bad ids and dates are refused
   let foreign: string; // another organization's
   let before: Awaited<ReturnType<typeof retentionState>>;
 
+  useOrgApp({ clock, orgs: 2 }, (ready) => ({ t, org, other: otherOrg } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
-    otherOrg = await createOrg(t.app);
     [mine, theirs, masked] = await insertContacts(t.db.pool, org.organizationId, [
       { createdAt: '2025-01-01T00:00:00Z', ownerId: org.standard.userId },
       { createdAt: '2025-01-01T00:00:00Z', ownerId: org.admin.userId },
@@ -157,7 +154,6 @@ describe('record retention: roles, masked records, bad ids and dates are refused
   beforeEach(async () => {
     before = await retentionState(t);
   });
-  afterAll(async () => t.close());
 
   const move = (token: string, id: string, at = '2026-06-01T00:00:00.000Z', module = 'CONTACTS') =>
     t.gql(token, UPDATE_RECORD_RETENTION, { module, id, at });

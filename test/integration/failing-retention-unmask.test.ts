@@ -1,18 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import { applyPolicy, insertContacts, stopCronSweep, UPDATE_RECORD_RETENTION } from '../support/retention-helpers.ts';
-import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
+import { codeOf, type TestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 describe('unmasking a masked record with no originals in the vault', () => {
   const clock = new ManualClock('2026-06-01T00:00:00.000Z');
   let t: TestApp;
   let org: TestOrg;
   let id: string;
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
     [id = ''] = await insertContacts(t.app.services.pool, org.organizationId, [{ createdAt: '2020-01-01T00:00:00.000Z' }]);
     await applyPolicy(t.gql, t.app.services.pool, org.admin.token, {
       module: 'CONTACTS',
@@ -26,7 +26,6 @@ describe('unmasking a masked record with no originals in the vault', () => {
       [id],
     );
   });
-  afterAll(async () => t.close());
 
   it('answers RECORD_NOT_UNMASKABLE and leaves the record masked and its dates unchanged', async () => {
     const before = await t.app.services.pool.query('select * from contacts where id = $1', [id]);

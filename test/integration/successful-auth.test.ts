@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
-import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
+import { codeOf, type TestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 describe('authentication and roles over HTTP', () => {
   let t: TestApp;
   let org: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({}, (ready) => ({ t, org } = ready));
 
   it('answers viewer and organization for a valid token', async () => {
     const res = await t.gql<{ viewer: { email: string; role: string }; organization: { id: string; name: string; timezone: string } }>(

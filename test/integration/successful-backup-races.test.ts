@@ -3,6 +3,7 @@ import * as repo from '../../src/modules/backup/backup.repository.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { codeOf, startTestApp } from '../support/test-app.ts';
 import { backupRow, backupsOf, tempStorageDir, type RunningApp } from '../support/backup-helpers.ts';
+import { fireInOrder, holdLock } from '../support/lock-holder.ts';
 
 const START = 'mutation { startManualBackup { id } }';
 const CANCEL = 'mutation($id: ID!) { cancelBackup(id: $id) { status } }';
@@ -34,47 +35,55 @@ describe('backup races are settled by the database', () => {
     await a.gql(org.admin.token, CANCEL, { id: rows[0]!.id });
   });
 
-  it('lets exactly one of cancel and start win when both are fired at once (through the service, 25 times)', async () => {
-    let cancelledWins = 0;
-    let startWins = 0;
-    for (let i = 0; i < 25; i += 1) {
-      const started = await a.gql<{ startManualBackup: { id: string } }>(org.admin.token, START);
-      const id = started.data!.startManualBackup.id;
-      const row = await backupRow(a.app.services.pool, id);
-      const job = { id: row.jobId!, data: { backupId: id, organizationId: org.organizationId }, retryCount: 0, retryLimit: 3 };
-      const [cancel, claim] = await Promise.all([b.gql(org.admin.token, CANCEL, { id }), a.app.services.backups.runner.claim(job)]);
-      const after = await backupRow(a.app.services.pool, id);
-      if (claim.kind === 'run') {
-        startWins += 1;
-        expect(codeOf(cancel)).toBe('BACKUP_ALREADY_STARTED');
-        expect(after.status).toBe('RUNNING');
-        await a.app.services.backups.runner.fail(id, null, 'ended by the test');
-      } else {
-        cancelledWins += 1;
-        expect(codeOf(cancel)).toBeUndefined();
-        expect(after.status).toBe('CANCELLED');
-        expect(after.startedAt).toBeNull();
-      }
+  // Both are fired while a separate session holds the organization's backup lock, queued in a chosen order.
+  it.each(['cancel', 'start'] as const)('lets exactly one of cancel and start win when both are fired at once: %s queued first wins', async (winner) => {
+    const started = await a.gql<{ startManualBackup: { id: string } }>(org.admin.token, START);
+    const id = started.data!.startManualBackup.id;
+    const row = await backupRow(a.app.services.pool, id);
+    const job = { id: row.jobId!, data: { backupId: id, organizationId: org.organizationId }, retryCount: 0, retryLimit: 3 };
+    const holder = await holdLock(a.db.url, (client) => repo.lockOrganizationBackups(client, org.organizationId));
+    const fireCancel = () => b.gql<{ cancelBackup: { status: string } }>(org.admin.token, CANCEL, { id });
+    const fireClaim = () => a.app.services.backups.runner.claim(job);
+    const [cancel, claim] =
+      winner === 'cancel'
+        ? await fireInOrder(holder, fireCancel, fireClaim)
+        : await fireInOrder(holder, fireClaim, fireCancel).then(([claimed, cancelled]) => [cancelled, claimed] as const);
+    const after = await backupRow(a.app.services.pool, id);
+    if (winner === 'start') {
+      expect(claim.kind).toBe('run');
+      expect(codeOf(cancel)).toBe('BACKUP_ALREADY_STARTED');
+      expect(after.status).toBe('RUNNING');
+      await a.app.services.backups.runner.fail(id, null, 'ended by the test');
+    } else {
+      expect(claim).toEqual({ kind: 'skip', reason: 'backup is CANCELLED' });
+      expect(codeOf(cancel)).toBeUndefined();
+      expect(cancel.data).toEqual({ cancelBackup: { status: 'CANCELLED' } });
+      expect(after.status).toBe('CANCELLED');
+      expect(after.startedAt).toBeNull();
     }
-    expect(cancelledWins + startWins).toBe(25);
   });
 
-  it('lets exactly one of the two conditional UPDATEs match, on two connections at once (50 times)', async () => {
+  // No lock of the service here: the row lock a separate session holds queues the two UPDATEs; the second to
+  // run re-reads the row the first changed and no longer matches.
+  it.each(['running', 'cancelled'] as const)('lets exactly one of the two conditional UPDATEs match, on two connections at once: %s first', async (winner) => {
     const pool = a.app.services.pool;
-    const outcomes = { running: 0, cancelled: 0 };
-    for (let i = 0; i < 50; i += 1) {
-      const row = await repo.insertPending(pool, { organizationId: org.organizationId, trigger: 'MANUAL', requestedBy: null, createdAt: new Date(), scheduledFor: null });
-      const [running, cancelled] = await Promise.all([
-        repo.markRunning(b.app.services.pool, row!.id, { id: `job-${i}`, retry: 0 }, new Date()),
-        repo.cancelPending(pool, org.organizationId, row!.id, new Date()),
-      ]);
-      expect(Boolean(running) !== Boolean(cancelled)).toBe(true);
-      if (running) outcomes.running += 1;
-      else outcomes.cancelled += 1;
-      expect((await backupRow(pool, row!.id)).status).toBe(running ? 'RUNNING' : 'CANCELLED');
-      if (running) await repo.markFailed(pool, row!.id, null, 'ended by the test', new Date());
+    const row = await repo.insertPending(pool, { organizationId: org.organizationId, trigger: 'MANUAL', requestedBy: null, createdAt: new Date(), scheduledFor: null });
+    const holder = await holdLock(a.db.url, (client) => client.query('select 1 from backups where id = $1 for update', [row!.id]));
+    const fireRunning = () => repo.markRunning(b.app.services.pool, row!.id, { id: `job-${winner}`, retry: 0 }, new Date());
+    const fireCancel = () => repo.cancelPending(pool, org.organizationId, row!.id, new Date());
+    const [running, cancelled] =
+      winner === 'running'
+        ? await fireInOrder(holder, fireRunning, fireCancel)
+        : await fireInOrder(holder, fireCancel, fireRunning).then(([c, r]) => [r, c] as const);
+    if (winner === 'running') {
+      expect(running).toMatchObject({ id: row!.id, status: 'RUNNING' });
+      expect(cancelled).toBeUndefined();
+    } else {
+      expect(cancelled).toMatchObject({ id: row!.id, status: 'CANCELLED' });
+      expect(running).toBeUndefined();
     }
-    expect(outcomes.running + outcomes.cancelled).toBe(50);
+    expect((await backupRow(pool, row!.id)).status).toBe(winner === 'running' ? 'RUNNING' : 'CANCELLED');
+    if (running) await repo.markFailed(pool, row!.id, null, 'ended by the test', new Date());
   });
 
   it('keeps one RUNNING backup per organization in the database itself (partial unique index)', async () => {

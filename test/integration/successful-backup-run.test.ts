@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventNotifyQuery } from '../../src/events/event-topics.ts';
+import * as repo from '../../src/modules/backup/backup.repository.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { startTestApp, subscribe } from '../support/test-app.ts';
@@ -24,6 +25,7 @@ describe('a manual backup run by a separate worker', () => {
   let org: TestOrg;
   let other: TestOrg;
   let warmUpId: string;
+  let foreignWarmUpId: string;
   beforeAll(async () => {
     storage = await tempStorageDir();
     api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
@@ -36,6 +38,10 @@ describe('a manual backup run by a separate worker', () => {
     warmUpId = warmUp.data!.startManualBackup.id;
     const cancelled = await api.gql<{ cancelBackup: { id: string } }>(org.admin.token, 'mutation($id: ID!) { cancelBackup(id: $id) { id } }', { id: warmUpId });
     if (cancelled.errors) throw new Error(`warm-up backup not cancelled: ${JSON.stringify(cancelled.errors)}`);
+    // The other organization's own cancelled backup (no job: no worker ever takes it), to prove its subscriber live.
+    const foreignRow = await repo.insertPending(api.app.services.pool, { organizationId: other.organizationId, trigger: 'MANUAL', requestedBy: null, createdAt: new Date(), scheduledFor: null });
+    foreignWarmUpId = foreignRow!.id;
+    await repo.cancelPending(api.app.services.pool, other.organizationId, foreignWarmUpId, new Date());
     worker = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } });
   });
   afterAll(async () => {
@@ -44,6 +50,7 @@ describe('a manual backup run by a separate worker', () => {
     await fs.rm(storage, { recursive: true, force: true });
   });
 
+  const pokeForeign = () => api.app.services.pool.query(eventNotifyQuery('backupEvent', other.organizationId, { backupId: foreignWarmUpId, kind: 'CANCELLED', at: new Date().toISOString() }));
   const pokeWarmUp = () => api.app.services.pool.query(eventNotifyQuery('backupEvent', org.organizationId, { backupId: warmUpId, kind: 'CANCELLED', at: new Date().toISOString() }));
 
   it('streams PENDING, STARTED, PROGRESS and COMPLETED, notifies the requester, and leaves a valid archive', async () => {
@@ -54,11 +61,9 @@ describe('a manual backup run by a separate worker', () => {
     await publishUntilReceived(() => all.events.length, pokeWarmUp);
     await publishUntilReceived(() => onlyWarmUp.events.length, pokeWarmUp);
     await publishUntilReceived(() => notes.events.length, () => api.app.services.notifications.notify([org.admin.userId], { organizationId: org.organizationId, kind: 'test.ping', title: 'warm-up' }));
-    await publishUntilReceived(
-      () => foreign.events.length + foreign.errors.length,
-      () => api.app.services.pool.query(eventNotifyQuery('backupEvent', other.organizationId, { backupId: warmUpId, kind: 'PENDING', at: new Date().toISOString() })),
-    ).catch(() => undefined); // the foreign subscriber cannot load our backup: it gets an error, which is the point
+    await publishUntilReceived(() => foreign.events.length, pokeForeign);
     const warmUps = onlyWarmUp.events.length;
+    const foreignWarmUps = foreign.events.length;
 
     const started = await api.gql<{ startManualBackup: BackupView }>(org.admin.token, `mutation { startManualBackup { ${BACKUP_FIELDS} } }`);
     const backup = started.data!.startManualBackup;
@@ -81,7 +86,11 @@ describe('a manual backup run by a separate worker', () => {
     await pokeWarmUp();
     await onlyWarmUp.next(warmUps + 1);
     expect(onlyWarmUp.events.every((e) => e.backupEvents.backup.id === warmUpId)).toBe(true);
-    expect(foreign.events.some((e) => e?.backupEvents?.backup.id === backup.id)).toBe(false);
+    // The other organization's subscriber is still live, and only ever heard of its own backup.
+    await pokeForeign();
+    await foreign.next(foreignWarmUps + 1);
+    expect(foreign.errorsSoFar()).toEqual([]);
+    expect(foreign.events.map((e) => e.backupEvents.backup.id)).toEqual(foreign.events.map(() => foreignWarmUpId));
   });
 
   it('shows the finished backup with its summary and a archive that independent readers accept', async () => {
@@ -127,6 +136,15 @@ describe('a manual backup run by a separate worker', () => {
     expect(events.map((e) => e.kind)).toEqual(['backup.pending', 'backup.started', 'backup.completed']);
     expect(events[0]!.actor).toEqual({ id: org.admin.userId });
     expect(events[2]!.summary).toContain(`${SEED.leads + SEED.contacts + SEED.accounts + SEED.deals} records`);
-    expect(JSON.stringify(res.data)).not.toMatch(/@example\.com|Tan|Lim/);
+    // No personal value of the records this test seeded (names, emails, phones) appears in the stream.
+    const seeded = await api.app.services.pool.query<Record<string, string | null>>(
+      `select first_name, last_name, email, phone from contacts where organization_id = $1
+       union all select first_name, last_name, email, phone from leads where organization_id = $1`,
+      [org.organizationId],
+    );
+    expect(seeded.rows).toHaveLength(SEED.contacts + SEED.leads);
+    const stream = JSON.stringify(res.data);
+    expect(seeded.rows.flatMap((row) => Object.values(row)).filter((value) => value !== null && stream.includes(value))).toEqual([]);
+    expect(stream).not.toMatch(/@example\.com/);
   });
 });

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from '../support/test-app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { BIN, REPO, runCli } from '../support/cli.ts';
+import { BIN, killRunningClis, REPO, runCli } from '../support/cli.ts';
 
 const SECRET = 'cli-test-secret-0123456789abcdef0123456789';
+
+afterEach(killRunningClis);
 
 describe('CLI commands print the JSON of API.md §1', () => {
   let db: TestDatabase;

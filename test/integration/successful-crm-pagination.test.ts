@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import type { RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: { id: string; firstName: string }[] };
 const TOTAL = 257;
@@ -15,10 +15,8 @@ describe('paging through a module', () => {
   let org: TestOrg;
   let other: TestOrg;
   let expected: string[];
+  useOrgApp({ orgs: 2 }, (ready) => ({ t, org, other } = ready));
   beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-    other = await createOrg(t.app);
     // Fast setup through SQL: groups of up to 7 records share a created_at, to exercise the tie-breaker.
     await t.db.pool.query(
       `insert into contacts (organization_id, owner_id, first_name, created_at, updated_at)
@@ -38,7 +36,6 @@ describe('paging through a module', () => {
     );
     expected = rows.map((r) => r.id);
   });
-  afterAll(async () => t.close());
 
   const page = async (first: number | null, after: string | null) => {
     const res = await t.gql<{ contacts: Page }>(

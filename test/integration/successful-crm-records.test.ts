@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
 import type { RunningTestApp } from '../support/foundation-helpers.ts';
-import { startTestApp, type TestApp } from '../support/test-app.ts';
+import type { TestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 const CONTACT_FIELDS = 'id firstName lastName email phone jobTitle address notes createdAt updatedAt account { id name } owner { id email role } retention { state retentionEndsAt deletesAt maskedAt legalHold }';
 const DEAL_FIELDS = 'id name amount currency stage closeDate account { id } contact { id firstName } owner { id }';
@@ -9,11 +10,7 @@ const DEAL_FIELDS = 'id name amount currency stage closeDate account { id } cont
 describe('CRM records through GraphQL', () => {
   let t: RunningTestApp;
   let org: TestOrg;
-  beforeAll(async () => {
-    t = await startTestApp();
-    org = await createOrg(t.app);
-  });
-  afterAll(async () => t.close());
+  useOrgApp({}, (ready) => ({ t, org } = ready));
 
   it('creates, reads, updates and deletes a contact linked to an account', async () => {
     const account = await t.gql<{ createAccount: { id: string; name: string; owner: { id: string } } }>(

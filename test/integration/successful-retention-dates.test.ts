@@ -19,6 +19,7 @@ import {
 } from '../support/retention-helpers.ts';
 import { startTestApp } from '../support/test-app.ts';
 import { createTestDatabase } from '../support/test-database.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -146,12 +147,10 @@ describe('retention dates on record writes, policy changes and the organization 
   let org: TestOrg;
   const RETENTION = 'retention { state retentionEndsAt deletesAt }';
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
   });
-  afterAll(async () => t.close());
 
   it('no dates while retention is off', async () => {
     const res = await gqlOk<{ createContact: { retention: unknown } }>(t.gql, org.admin.token, `mutation { createContact(input: { firstName: "Off" }) { ${RETENTION} } }`);

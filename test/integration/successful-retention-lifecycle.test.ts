@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { RETENTION_SWEEP_CRON, RETENTION_SWEEP_QUEUE } from '../../src/modules/retention/retention.jobs.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import type { TestOrg } from '../support/factories.ts';
 import {
   applyPolicy,
   batchActivityTotal,
@@ -12,6 +12,7 @@ import {
   UPDATE_RECORD_RETENTION,
 } from '../support/retention-helpers.ts';
 import { codeOf, startTestApp } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
 
@@ -35,15 +36,13 @@ describe('retention lifecycle: policy → dates → sweep → masked → unmask 
     (await gqlOk<{ contact: Record<string, unknown> & { retention: Record<string, unknown> } | null }>(t.gql, token, `query($id: ID!) { contact(id: $id) { ${CONTACT_FIELDS} } }`, { id: contactId })).contact;
   const sweep = () => t.app.services.retention.sweep({ organizationId: org.organizationId });
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
-    org = await createOrg(t.app);
     const created = await gqlOk<{ createContact: { id: string } }>(t.gql, org.standard.token, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input: ORIGINAL });
     contactId = created.createContact.id;
     // Created on the 31st: one month later is the last day of February.
     await t.db.pool.query(`update contacts set created_at = '2025-01-31T10:00:00Z', updated_at = '2025-01-31T10:00:00Z' where id = $1`, [contactId]);
   });
-  afterAll(async () => t.close());
 
   it('schedules the sweep every 5 minutes (then the test removes the real-time cron)', async () => {
     const schedules = await t.app.services.boss.getSchedules(RETENTION_SWEEP_QUEUE);
@@ -165,10 +164,9 @@ describe('retention lifecycle under a DELETE policy: EXPIRED grace period, rescu
     (await gqlOk<{ lead: { firstName: string; retention: Record<string, unknown> } | null }>(t.gql, org.admin.token, `query($id: ID!) { lead(id: $id) { firstName retention { state retentionEndsAt deletesAt } } }`, { id: leadId })).lead;
   const sweep = () => t.app.services.retention.sweep();
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
     const created = await gqlOk<{ createLead: { id: string } }>(t.gql, org.standard.token, `mutation { createLead(input: { firstName: "Ann", email: "ann@example.com" }) { id } }`);
     leadId = created.createLead.id;
     // Leap day: one year later is 28 February.
@@ -180,7 +178,6 @@ describe('retention lifecycle under a DELETE policy: EXPIRED grace period, rescu
       actionPeriod: { value: 7, unit: 'DAYS' },
     });
   });
-  afterAll(async () => t.close());
 
   it('29 Feb 2024 + 1 year = 28 Feb 2025; deletion 7 days later', async () => {
     expect((await lead())!.retention).toEqual({ state: 'ACTIVE', retentionEndsAt: '2025-02-28T12:00:00.000Z', deletesAt: '2025-03-07T12:00:00.000Z' });
@@ -227,10 +224,9 @@ describe('advance notice to admins', () => {
       (n) => n.kind === 'retention.notice',
     );
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
     // Policy: 30 days then MASK (kept 60 days). Due: two on 4 June, one on 11 June.
     await insertContacts(t.db.pool, org.organizationId, [
       { createdAt: '2025-05-05T09:00:00Z' },
@@ -244,7 +240,6 @@ describe('advance notice to admins', () => {
       actionPeriod: { value: 60, unit: 'DAYS' },
     });
   });
-  afterAll(async () => t.close());
 
   it('tells admins once per due day, noticeDays (default 7) ahead, not on every sweep', async () => {
     await t.app.services.retention.sweep();

@@ -18,6 +18,7 @@ import {
   type SeedContact,
 } from '../support/retention-helpers.ts';
 import { startTestApp, TEST_SECRET } from '../support/test-app.ts';
+import { useOrgApp } from '../support/org-app.ts';
 
 type Started = Awaited<ReturnType<typeof startTestApp>>;
 const DAY = 86_400_000;
@@ -146,14 +147,12 @@ describe('retentionPreview counts what the sweep then does, and changes nothing'
     return sum(results);
   };
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
     await insertLeads(t.db.pool, org.organizationId, seedShape());
     await insertContacts(t.db.pool, org.organizationId, seedShape());
   });
-  afterAll(async () => t.close());
 
   it('previews without changing any record, setting, job or event', async () => {
     const jobs = 'select count(*)::int as n from pgboss.job';
@@ -228,16 +227,14 @@ describe('keyset pages by (created_at, id): records created at the same instant 
   let t: Started;
   let org: TestOrg;
 
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
   beforeAll(async () => {
-    t = await startTestApp({ clock });
     await stopCronSweep(t.app);
-    org = await createOrg(t.app);
     // A bulk import: 500 records sharing one created_at, around a few others.
     const same = Array.from({ length: 500 }, () => ({ createdAt: '2025-01-01T00:00:00.000Z' }));
     await insertContacts(t.db.pool, org.organizationId, [{ createdAt: '2024-12-31T23:59:59.999Z' }, ...same, { createdAt: '2025-01-01T00:00:00.001Z' }]);
     await applyPolicy(t.gql, t.db.pool, org.admin.token, { module: 'CONTACTS', retentionPeriod: { value: 1, unit: 'DAYS' }, action: 'MASK', actionPeriod: { value: 1, unit: 'YEARS' } });
   });
-  afterAll(async () => t.close());
 
   it('recompute in pages of 7 dates every record', async () => {
     await t.db.pool.query('update contacts set retention_ends_at = null, deletes_at = null where organization_id = $1', [org.organizationId]);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,10 +11,23 @@ export interface CliResult {
   stderr: string;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills CLI processes a test left running (it failed or timed out while waiting for one): they would keep
+ * loading the machine and slow the next test down.
+ */
+export function killRunningClis(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /** Runs the real CLI (bin/crm-data-admin) with the given environment. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, args, { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    running.add(child);
+    child.on('close', () => running.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -29,10 +29,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Another app's database (two processes on one database); by default a database of this app's own. */
+  db?: TestDatabase;
+  role?: Role;
+  clock?: Clock;
+  env?: Record<string, string>;
+  log?: Logger;
+  overrides?: AppOverrides;
+}
+
 /** A real app (HTTP on a random port, pg-boss, LISTEN/NOTIFY) on a database of the test's own. */
-export async function startTestApp(
-  opts: { db?: TestDatabase; role?: Role; clock?: Clock; env?: Record<string, string>; log?: Logger; overrides?: AppOverrides } = {},
-): Promise<TestApp & { db: TestDatabase }> {
+export async function startTestApp(opts: StartOptions = {}): Promise<TestApp & { db: TestDatabase }> {
   const db = opts.db ?? (await createTestDatabase());
   // A DATA_DIR (and so STORAGE_DIR) of this app's own: no files shared with other tests or earlier runs.
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'crm-data-admin-app-'));
