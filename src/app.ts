@@ -24,31 +24,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
-
-/** Everything a resolver, a job handler or an HTTP route may use. Built once per app, passed in (no globals). */
-export interface Services {
-  config: Config;
-  log: Logger;
-  clock: Clock;
-  appSecret: string;
-  pool: pg.Pool;
-  db: Db;
-  pubsub: AppPubSub;
-  boss: PgBoss;
-  auth: AuthService;
-  crm: CrmService;
-  activity: ActivityService;
-  notifications: NotificationService;
-  retention: RetentionService;
-  /** Backup archives (STORAGE_DIR). */
-  storage: BlobStore;
-  backups: BackupService;
-  /** Imports (POST /imports) and restores from kept archives. */
-  restore: RestoreService;
-  readiness(): Promise<{ ok: boolean; database: boolean; migrations: boolean }>;
-  /** Called after records were loaded in bulk (seed): lets features derive what they keep per record. */
-  afterBulkLoad?(organizationId: string): Promise<void>;
-}
+import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
 const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition];

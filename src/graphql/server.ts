@@ -10,7 +10,7 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode } from
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { parseBearer } from '../modules/auth/token.ts';
 import type { Viewer } from '../modules/auth/auth.types.ts';
 import { createContext, type GraphQLContext } from './context.ts';

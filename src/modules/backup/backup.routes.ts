@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import type { Services } from '../../app.ts';
+import type { Services } from '../../services.ts';
 import type { HttpRoutes } from '../../graphql/server.ts';
 import { attachmentHeader, parseRange } from './backup-download.ts';
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request, Response } from 'express';
-import type { Services } from '../../app.ts';
+import type { Services } from '../../services.ts';
 import { errorForLog } from '../../graphql/errors.ts';
 import type { HttpRoutes } from '../../graphql/server.ts';
 import { AppError, badInput } from '../../shared/app-error.ts';
