@@ -22,7 +22,6 @@ import { importRoutes } from './modules/restore/restore.routes.ts';
 import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
-import type { BlobStore } from './storage/blob-store.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
 import type { Services } from './services.ts';
 
@@ -125,7 +124,7 @@ function buildServices(
     db,
     pubsub,
     boss,
-    auth: new AuthService(db),
+    auth: new AuthService(pool, db),
     crm,
     activity,
     notifications,
