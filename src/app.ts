@@ -4,7 +4,7 @@ import type { Config, Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { createAppPubSub, type AppPubSub } from './graphql/pubsub.ts';
-import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './graphql/server.ts';
+import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './http/app.ts';
 import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
 import { ActivityService } from './modules/activity/activity.service.ts';
