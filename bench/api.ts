@@ -103,7 +103,7 @@ async function seed(databaseUrl: string, contacts: number): Promise<{ token: str
   const database = createDatabase(databaseUrl, { max: 2 });
   try {
     await runMigrations(database.pool);
-    const auth = new AuthService(database.db);
+    const auth = new AuthService(database.pool, database.db);
     const { organization, admin } = await auth.createOrganization({ name: 'Bench Org', timezone: 'Asia/Singapore' });
     // A second organization, so organization scoping has something to exclude.
     const other = await auth.createOrganization({ name: 'Other Org' });

@@ -4,8 +4,8 @@ import type { Config, Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventBus } from './events/event-bus.ts';
-import { createSubscriptionPubSub, type SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
-import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './graphql/server.ts';
+import { createSubscriptionPubSub } from './graphql/subscription-pubsub.ts';
+import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './http/app.ts';
 import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
 import { ActivityService } from './modules/activity/activity.service.ts';
@@ -13,7 +13,7 @@ import { AuthService } from './modules/auth/auth.service.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
 import type { BackupOptions } from './modules/backup/backup-deps.ts';
-import { createBackupService, type BackupService } from './modules/backup/backup.service.ts';
+import { createBackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
 import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
@@ -28,34 +28,7 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
-
-/** Everything a resolver, a job handler or an HTTP route may use. Built once per app, passed in (no globals). */
-export interface Services {
-  config: Config;
-  log: Logger;
-  clock: Clock;
-  appSecret: string;
-  pool: pg.Pool;
-  db: Db;
-  /** Publish/subscribe over LISTEN/NOTIFY: features publish here; any consumer may listen. */
-  events: EventBus;
-  /** GraphQL subscriptions' view of `events`. */
-  pubsub: SubscriptionPubSub;
-  boss: PgBoss;
-  auth: AuthService;
-  crm: CrmService;
-  activity: ActivityService;
-  notifications: NotificationService;
-  retention: RetentionService;
-  /** Backup archives (STORAGE_DIR). */
-  storage: BlobStore;
-  backups: BackupService;
-  /** Imports (POST /imports) and restores from kept archives. */
-  restore: RestoreService;
-  readiness(): Promise<{ ok: boolean; database: boolean; migrations: boolean }>;
-  /** Called after records were loaded in bulk (seed): lets features derive what they keep per record. */
-  afterBulkLoad?(organizationId: string): Promise<void>;
-}
+import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
 const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition];
@@ -174,7 +147,7 @@ function buildServices(
     events,
     pubsub: createSubscriptionPubSub(events),
     boss,
-    auth: new AuthService(db),
+    auth: new AuthService(pool, db),
     crm,
     activity,
     notifications,

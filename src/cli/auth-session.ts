@@ -11,7 +11,7 @@ export async function withAuth<T>(ctx: CommandContext, fn: (auth: AuthService) =
   const database = createDatabase(ctx.databaseUrl, { max: 2, applicationName: 'crm-data-admin-cli' });
   try {
     await runMigrations(database.pool);
-    return await fn(new AuthService(database.db));
+    return await fn(new AuthService(database.pool, database.db));
   } finally {
     await database.close();
   }

@@ -1,8 +1,9 @@
 import type { AuthChecker } from 'type-graphql';
+import { hasRole } from '../http/role-guard.ts';
 import type { GraphQLContext } from './context.ts';
 
-/** `@Authorized()` needs a viewer; `@Authorized('ADMIN')` needs that role. Checked on the server, per field. */
-export const authChecker: AuthChecker<GraphQLContext> = ({ context }, roles) => {
-  if (!context.viewer) return false;
-  return roles.length === 0 || roles.includes(context.viewer.role);
-};
+/**
+ * `@Authorized()` needs a viewer; `@Authorized('ADMIN')` needs that role. type-graphql runs it per field on
+ * queries and mutations, and before a subscription's `subscribe` (no stream opens for a refused role).
+ */
+export const authChecker: AuthChecker<GraphQLContext> = ({ context }, roles) => hasRole(context.viewer, roles);

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Logger } from '../shared/logger.ts';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { findUsersInOrganization, type UserRow } from '../modules/auth/auth.repository.ts';
 import type { Viewer } from '../modules/auth/auth.types.ts';
 import type { CrmModuleName, CrmRecord } from '../modules/crm/crm.modules.ts';

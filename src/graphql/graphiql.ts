@@ -6,33 +6,64 @@ query Contacts {
 `;
 
 /**
- * GraphiQL's WebSocket client sends only static connection params, not the Headers tab. This shim, run before
- * GraphiQL, copies the Authorization header of the active tab (GraphiQL keeps tabs in localStorage) into the
- * graphql-ws `connection_init` payload, so subscriptions authenticate exactly like queries.
+ * GraphiQL sends the Headers tab with every operation (in the `subscribe` message's `extensions.headers`), but
+ * its WebSocket client sends only static connection params, and graphql-ws authenticates the connection before
+ * any operation. This shim, run before GraphiQL, holds the client's `connection_init` (acknowledging it in the
+ * page), sends it with the Authorization header of the first operation, and forwards that operation once the
+ * server has acknowledged: subscriptions authenticate exactly like queries, from what the user typed.
  */
 const WS_AUTH_SHIM = `<script>
 (function () {
-  function currentAuthorization() {
-    try {
-      var state = JSON.parse(localStorage.getItem('graphiql:tabState') || '{}');
-      var tab = (state.tabs || [])[state.activeTabIndex || 0] || {};
-      var headers = JSON.parse(tab.headers || localStorage.getItem('graphiql:headers') || '{}');
-      for (var k in headers) if (k.toLowerCase() === 'authorization') return headers[k];
-    } catch (e) {}
+  var NativeWebSocket = window.WebSocket;
+  function parse(data) { try { return JSON.parse(data); } catch (e) { return null; } }
+  function authorizationOf(message) {
+    var headers = (message.payload && message.payload.extensions && message.payload.extensions.headers) || {};
+    for (var k in headers) if (k.toLowerCase() === 'authorization') return headers[k];
     return undefined;
   }
-  var NativeWebSocket = window.WebSocket;
   function AuthWebSocket(url, protocols) {
     var socket = new NativeWebSocket(url, protocols);
     var send = socket.send.bind(socket);
+    var heldInit = null;
+    var waiting = null;
+    var clientOnMessage = null;
+    var clientOnClose = null;
+    var deliver = function (data) { if (clientOnMessage) clientOnMessage.call(socket, new MessageEvent('message', { data: data })); };
+    Object.defineProperty(socket, 'onmessage', { get: function () { return clientOnMessage; }, set: function (fn) { clientOnMessage = fn; } });
+    Object.defineProperty(socket, 'onclose', { get: function () { return clientOnClose; }, set: function (fn) { clientOnClose = fn; } });
+    // GraphiQL shows a refused subscription's close event as JSON: make its code and reason (4401, "Send an
+    // API token…") own properties, so they are what the person sees.
+    socket.addEventListener('close', function (event) {
+      Object.defineProperty(event, 'code', { value: event.code, enumerable: true });
+      Object.defineProperty(event, 'reason', { value: event.reason, enumerable: true });
+      if (clientOnClose) clientOnClose.call(socket, event);
+    });
+    socket.addEventListener('message', function (event) {
+      var message = parse(event.data);
+      if (waiting && message && message.type === 'connection_ack') {
+        var queued = waiting;
+        waiting = null;
+        queued.forEach(send);
+        return;
+      }
+      deliver(event.data);
+    });
     socket.send = function (data) {
-      try {
-        var msg = JSON.parse(data);
-        if (msg && msg.type === 'connection_init') {
-          var auth = currentAuthorization();
-          if (auth) { msg.payload = Object.assign({}, msg.payload, { authorization: auth }); data = JSON.stringify(msg); }
-        }
-      } catch (e) {}
+      var message = parse(data);
+      if (message && message.type === 'connection_init') {
+        heldInit = message;
+        setTimeout(function () { deliver(JSON.stringify({ type: 'connection_ack' })); }, 0);
+        return;
+      }
+      if (waiting) return void waiting.push(data);
+      if (heldInit && message && message.type === 'subscribe') {
+        var auth = authorizationOf(message);
+        if (auth) heldInit.payload = Object.assign({}, heldInit.payload, { authorization: auth });
+        send(JSON.stringify(heldInit));
+        heldInit = null;
+        waiting = [data];
+        return;
+      }
       return send(data);
     };
     return socket;

@@ -1,5 +1,5 @@
 import type { Job, PgBoss, Queue, WorkOptions } from 'pg-boss';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 
 /** A queue: its policy, how workers take its jobs, the handler, and an optional cron schedule. */
 export interface QueueDefinition<T extends object = object> {

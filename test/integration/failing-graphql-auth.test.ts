@@ -115,6 +115,17 @@ describe('authentication failures', () => {
       expect(await firstOutcome(t.ws(revoked))).toEqual({ closeCode: 4403 });
     });
 
+    it('refuses an admin-only subscription to a STANDARD user before it subscribes (FORBIDDEN, not NOT_FOUND)', async () => {
+      // An unknown backup id would be NOT_FOUND had the subscription's own code run: the role guard runs first.
+      const sub = subscribe(t.ws(org.standard.token), 'subscription($id: ID) { backupEvents(backupId: $id) { kind } }', {
+        id: '00000000-0000-4000-8000-000000000000',
+      });
+      await sub.next(1, 5000).catch(() => undefined);
+      expect((sub.errorsSoFar()[0] as { extensions?: { code?: string } }[])?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(sub.events.filter((event) => event != null)).toEqual([]);
+      sub.dispose();
+    });
+
     it('accepts a valid token: the same client setup receives events', async () => {
       const sub = subscribe<{ notificationAdded: { title: string } }>(t.ws(org.standard.token), 'subscription { notificationAdded { title } }');
       await publishUntilReceived(

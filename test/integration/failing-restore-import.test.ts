@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,32 @@ const MAX_BYTES = 4096;
  * Every refusal leaves the database as it was (no job row, no record) and no upload behind in the blob store.
  * An api-only app: accepted imports are run by the test itself.
  */
+/**
+ * POST /imports of a 6 MB CSV from a client that reads nothing until it has sent the whole body (as many HTTP
+ * clients do): a server that closes before reading the body resets the connection and the answer is lost.
+ */
+async function uploadThenRead(url: string, token: string | null): Promise<string> {
+  const boundary = `----${randomUUID()}`;
+  const part = `--${boundary}\r\nContent-Disposition: form-data; name="module"\r\n\r\nCONTACTS\r\n--${boundary}\r\n`
+    + 'Content-Disposition: form-data; name="file"; filename="contacts.csv"\r\nContent-Type: text/csv\r\n\r\n';
+  const body = Buffer.concat([Buffer.from(part), Buffer.alloc(6 * 1024 * 1024, 'a'), Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  const { hostname, port } = new URL(url);
+  const head = [
+    'POST /imports HTTP/1.1', `Host: ${hostname}:${port}`, `Content-Type: multipart/form-data; boundary=${boundary}`,
+    `Content-Length: ${body.length}`, 'X-Requested-With: test', ...(token ? [`Authorization: Bearer ${token}`] : []), '', '',
+  ].join('\r\n');
+  const socket = net.connect(Number(port), hostname);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined); // a reset shows as a missing answer
+  socket.pause();
+  await new Promise<void>((resolve) => socket.write(Buffer.concat([Buffer.from(head), body]), () => resolve()));
+  let answer = '';
+  socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+  socket.resume();
+  await closed;
+  return answer.split('\r\n')[0] ?? '';
+}
+
 describe('imports and restores refused', () => {
   let t: TestApp;
   let org: TestOrg;
@@ -75,10 +102,14 @@ describe('imports and restores refused', () => {
   });
 
   it('refuses no token (401), a bad token (401) and a STANDARD user (403)', async () => {
-    const opts = { file: { data: contacts(), name: 'contacts.csv' }, module: 'CONTACTS' };
+    // Far more than the socket buffers hold: the refusal comes while the client is still sending, and must be
+    // readable all the same (the server reads and discards up to 8 MB before closing, API.md §6).
+    const opts = { file: { data: Buffer.alloc(4 * 1024 * 1024, 'a'), name: 'contacts.csv' }, module: 'CONTACTS' };
     await expectRefused({ ...opts, token: null }, 401, 'UNAUTHENTICATED', /Send an API token/);
     await expectRefused({ ...opts, token: 'cda_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }, 401, 'UNAUTHENTICATED', /Unknown, revoked or malformed/);
     await expectRefused({ ...opts, token: org.standard.token }, 403, 'FORBIDDEN', 'Only an admin may import records');
+    expect(await uploadThenRead(t.url, null)).toBe('HTTP/1.1 401 Unauthorized');
+    expect(await uploadThenRead(t.url, org.standard.token)).toBe('HTTP/1.1 403 Forbidden');
   });
 
   it.each<[string, UploadOptions, string | RegExp]>([

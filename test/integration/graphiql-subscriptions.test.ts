@@ -10,56 +10,113 @@ import { startTestApp, type TestApp } from '../support/test-app.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
 
-/** A minimal Chrome DevTools Protocol session: evaluate JavaScript in the page and await its promise. */
-async function devtoolsPage(port: number): Promise<{ evaluate(expr: string): Promise<unknown>; close(): void }> {
+type Page = Awaited<ReturnType<typeof devtoolsPage>>;
+const CTRL = 2;
+const SHIFT = 8;
+
+/** A minimal Chrome DevTools Protocol session on the page: commands, JavaScript evaluation, WebSocket close codes. */
+async function devtoolsPage(port: number) {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { type: string; webSocketDebuggerUrl: string }[];
-  const page = targets.find((t) => t.type === 'page')!;
-  const socket = new WebSocket(page.webSocketDebuggerUrl);
+  const socket = new WebSocket(targets.find((t) => t.type === 'page')!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let nextId = 0;
-  const evaluate = (expression: string) =>
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const frames: string[] = [];
+  socket.on('message', (raw: WebSocket.RawData) => {
+    const msg = JSON.parse(raw.toString()) as { id?: number; method?: string; params?: { response?: { payloadData?: string } }; result?: unknown; error?: unknown };
+    if (msg.method === 'Network.webSocketFrameReceived') frames.push(msg.params!.response!.payloadData!);
+    if (msg.id === undefined || !pending.has(msg.id)) return;
+    const call = pending.get(msg.id)!;
+    pending.delete(msg.id);
+    if (msg.error) call.reject(new Error(JSON.stringify(msg.error)));
+    else call.resolve(msg.result);
+  });
+  const send = (method: string, params: Record<string, unknown> = {}) =>
     new Promise<unknown>((resolve, reject) => {
       const id = ++nextId;
-      const onMessage = (raw: WebSocket.RawData) => {
-        const msg = JSON.parse(raw.toString()) as { id?: number; result?: { result?: { value?: unknown }; exceptionDetails?: unknown } };
-        if (msg.id !== id) return;
-        socket.off('message', onMessage);
-        if (msg.result?.exceptionDetails) reject(new Error(JSON.stringify(msg.result.exceptionDetails)));
-        else resolve(msg.result?.result?.value);
-      };
-      socket.on('message', onMessage);
-      socket.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, awaitPromise: true, returnByValue: true } }));
+      pending.set(id, { resolve, reject });
+      socket.send(JSON.stringify({ id, method, params }));
     });
-  return { evaluate, close: () => socket.close() };
+  const evaluate = async (expression: string): Promise<unknown> => {
+    const result = (await send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })) as {
+      result?: { value?: unknown };
+      exceptionDetails?: unknown;
+    };
+    if (result.exceptionDetails) throw new Error(JSON.stringify(result.exceptionDetails));
+    return result.result?.value;
+  };
+  await send('Network.enable');
+  return { send, evaluate, frames, close: () => socket.close() };
+}
+
+/** Polls an expression in the page until it is truthy; its value. */
+async function waitFor(page: Page, expression: string, what: string, timeoutMs = 20_000): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await page.evaluate(expression);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Clicks the middle of the first element matching a selector (or holding a text), as a mouse would. */
+async function click(page: Page, selector: string, text?: string): Promise<void> {
+  const find = `[...document.querySelectorAll(${JSON.stringify(selector)})].find((e) => ${text === undefined ? 'true' : `e.textContent.trim() === ${JSON.stringify(text)}`})`;
+  const box = (await waitFor(page, `(() => { const r = ${find}?.getBoundingClientRect(); return r && r.width > 0 && { x: r.x + r.width / 2, y: r.y + Math.min(r.height / 2, 10) }; })()`, selector)) as { x: number; y: number };
+  for (const type of ['mousePressed', 'mouseReleased']) await page.send('Input.dispatchMouseEvent', { type, x: box.x, y: box.y, button: 'left', clickCount: 1 });
+}
+
+async function press(page: Page, key: string, code: string, keyCode: number, modifiers = 0): Promise<void> {
+  for (const type of ['keyDown', 'keyUp']) await page.send('Input.dispatchKeyEvent', { type, key, code, windowsVirtualKeyCode: keyCode, modifiers });
 }
 
 /**
- * What GraphiQL does when a subscription starts: open a graphql-transport-ws socket through the page's
- * `WebSocket` and send `connection_init` with its static (empty) params. Resolves with the first server
- * message type, or `closed:<code>`.
+ * Replaces the text of the editor under a selector: click into it, select all (Ctrl+A), delete, type; then, like a
+ * person tidying up, delete what the editor's bracket and quote auto-closing added after the cursor.
  */
-const OPEN_SUBSCRIPTION_SOCKET = `new Promise((resolve) => {
-  const socket = new WebSocket(location.href.replace(/^http/, 'ws'), 'graphql-transport-ws');
-  socket.onopen = () => socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
-  socket.onmessage = (e) => { resolve(JSON.parse(e.data).type); socket.close(); };
-  socket.onclose = (e) => resolve('closed:' + e.code);
-})`;
+async function typeInto(page: Page, selector: string, text: string): Promise<void> {
+  await click(page, `${selector} .view-lines`);
+  await press(page, 'a', 'KeyA', 65, CTRL);
+  await press(page, 'Delete', 'Delete', 46);
+  await page.send('Input.insertText', { text });
+  await press(page, 'End', 'End', 35, CTRL | SHIFT);
+  await press(page, 'Delete', 'Delete', 46);
+  const typed = await page.evaluate(`document.querySelector(${JSON.stringify(`${selector} .view-lines`)}).innerText`);
+  expect(String(typed).replace(/\s+/g, ' ')).toBe(text);
+}
 
-describe.skipIf(!CHROMIUM)('GraphiQL subscriptions carry the token of the Headers tab', () => {
+/** The response pane's text (Monaco shows spaces as no-break spaces). */
+const RESPONSE_TEXT = `(document.querySelector('.graphiql-response')?.innerText ?? '').replace(/\\s+/g, ' ')`;
+
+/** What a person does: open GraphiQL afresh, write the operation, type the Headers tab, press Run. */
+async function runInGraphiQL(page: Page, url: string, operation: string, headers: string): Promise<void> {
+  await page.send('Page.navigate', { url: `${url}/graphql` });
+  await waitFor(page, `document.readyState === 'complete' && !!document.querySelector('.graphiql-query-editor .view-lines')`, 'GraphiQL');
+  await typeInto(page, '.graphiql-query-editor', operation);
+  const headersShown = `document.querySelector('button[data-name="headers"]')?.classList.contains('active')`;
+  if (!(await page.evaluate(headersShown))) await click(page, 'button[data-name="headers"]');
+  await typeInto(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', headers);
+  page.frames.length = 0;
+  await click(page, '.graphiql-execute-button');
+}
+
+describe('GraphiQL subscriptions carry the token of the Headers tab', () => {
   let t: TestApp;
   let org: TestOrg;
   let chromium: ChildProcess;
   let profile: string;
-  let page: Awaited<ReturnType<typeof devtoolsPage>>;
+  let page: Page;
 
   beforeAll(async () => {
     t = await startTestApp();
     org = await createOrg(t.app);
     profile = await mkdtemp(path.join(os.tmpdir(), 'graphiql-ws-'));
-    chromium = spawn(CHROMIUM!, [
+    if (!CHROMIUM) throw new Error('These tests drive GraphiQL in Chromium: install it (Debian: apt-get install chromium)');
+    chromium = spawn(CHROMIUM, [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--proxy-server=http://127.0.0.1:9', '--remote-debugging-port=0',
-      `--user-data-dir=${profile}`, `${t.url}/graphql`,
+      '--window-size=1400,1000', `--user-data-dir=${profile}`, 'about:blank',
     ]);
     const port = await new Promise<number>((resolve, reject) => {
       let err = '';
@@ -71,24 +128,33 @@ describe.skipIf(!CHROMIUM)('GraphiQL subscriptions carry the token of the Header
       chromium.once('exit', () => reject(new Error(`chromium exited: ${err}`)));
     });
     page = await devtoolsPage(port);
-    await page.evaluate(`new Promise((r) => (document.readyState === 'complete' ? r(1) : addEventListener('load', () => r(1))))`);
   }, 90_000);
 
   afterAll(async () => {
     page?.close();
     chromium?.kill('SIGKILL');
-    await rm(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing to the profile for a moment.
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     await t.close();
   });
 
-  it('authenticates the WebSocket with the Authorization header GraphiQL keeps for the active tab', async () => {
-    const headers = JSON.stringify({ Authorization: `Bearer ${org.admin.token}` });
-    await page.evaluate(`localStorage.setItem('graphiql:tabState', ${JSON.stringify(JSON.stringify({ tabs: [{ headers }], activeTabIndex: 0 }))})`);
-    expect(await page.evaluate(OPEN_SUBSCRIPTION_SOCKET)).toBe('connection_ack');
+  it('authenticates the WebSocket with the Authorization header typed into the Headers tab', { timeout: 60_000 }, async () => {
+    await runInGraphiQL(page, t.url, 'subscription Mine { notificationAdded { title } }', JSON.stringify({ Authorization: `Bearer ${org.admin.token}` }));
+    const deadline = Date.now() + 30_000;
+    // Until the subscription is set up server-side, a notification is not heard: send one until one arrives.
+    while (!((await page.evaluate(RESPONSE_TEXT)) as string).includes('from the server')) {
+      if (Date.now() > deadline) throw new Error(`no event in GraphiQL; it shows: ${String(await page.evaluate(RESPONSE_TEXT))}; frames: ${page.frames.join(' ')}`);
+      await t.app.services.notifications.notify([org.admin.userId], { organizationId: org.organizationId, kind: 'test', title: 'from the server' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    expect(page.frames.map((f) => (JSON.parse(f) as { type: string }).type)[0]).toBe('connection_ack');
   });
 
-  it('is refused (4401) when the Headers tab has no token', async () => {
-    await page.evaluate(`localStorage.setItem('graphiql:tabState', JSON.stringify({ tabs: [{ headers: '{}' }], activeTabIndex: 0 }))`);
-    expect(await page.evaluate(OPEN_SUBSCRIPTION_SOCKET)).toBe('closed:4401');
+  it('is refused (4401) when the Headers tab has no token', { timeout: 60_000 }, async () => {
+    await runInGraphiQL(page, t.url, 'subscription Mine { notificationAdded { title } }', '{}');
+    const shown = (await waitFor(page, `(${RESPONSE_TEXT}).includes('4401') && ${RESPONSE_TEXT}`, 'the refusal')) as string;
+    expect(shown).toContain('"code": 4401');
+    expect(shown).toContain('Send an API token');
+    expect(page.frames).toEqual([]); // the server acknowledged nothing
   });
 });

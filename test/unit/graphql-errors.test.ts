@@ -2,7 +2,8 @@ import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { errorForLog, formatError, isExpectedError } from '../../src/graphql/errors.ts';
-import { AppError, badInput, notFound } from '../../src/shared/app-error.ts';
+import { AuthenticationError, EdgeError, edgeFailure } from '../../src/http/errors.ts';
+import { AppError, badInput, forbidden, notFound } from '../../src/shared/app-error.ts';
 
 const located = (original: Error) => new GraphQLError(original.message, { originalError: original, path: ['x'] });
 const format = (error: GraphQLError, production = true) => formatError(production)(error.toJSON() as GraphQLFormattedError, error);
@@ -65,5 +66,35 @@ describe('errorForLog', () => {
   it('logs other errors as they are', () => {
     expect(errorForLog(new Error('boom')).err).toBe('boom');
     expect(errorForLog('text')).toEqual({ err: 'text' });
+  });
+});
+
+describe('edgeFailure (the one mapping of errors to HTTP status and WebSocket close code)', () => {
+  it('answers a missing token 401 / 4401 and a refused one 401 / 4403, with the same code', () => {
+    expect(edgeFailure(new AuthenticationError(false))).toMatchObject({ code: 'UNAUTHENTICATED', status: 401, closeCode: 4401, expected: true });
+    expect(edgeFailure(new AuthenticationError(true))).toMatchObject({ code: 'UNAUTHENTICATED', status: 401, closeCode: 4403, expected: true });
+  });
+
+  it('maps domain and edge codes to their status', () => {
+    expect(edgeFailure(forbidden('no')).status).toBe(403);
+    expect(edgeFailure(notFound('backup')).status).toBe(404);
+    expect(edgeFailure(badInput('file', 'is required'))).toMatchObject({ status: 400, message: 'file: is required' });
+    expect(edgeFailure(new EdgeError('PAYLOAD_TOO_LARGE', 'too big'))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+    expect(edgeFailure(new EdgeError('CSRF_PREVENTED', 'csrf'))).toMatchObject({ code: 'CSRF_PREVENTED', status: 400 });
+  });
+
+  it("keeps body-parser's 4xx status, and its message only when it is safe to show", () => {
+    expect(edgeFailure(Object.assign(new Error('request entity too large'), { status: 413, expose: true }))).toMatchObject({
+      code: 'BAD_REQUEST',
+      status: 413,
+      message: 'request entity too large',
+    });
+    expect(edgeFailure(Object.assign(new Error('secret detail'), { status: 400 })).message).toBe('Bad request');
+  });
+
+  it('hides anything else (and domain codes the edge does not answer) as a 500', () => {
+    const internal = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', status: 500, closeCode: 4500, expected: false };
+    expect(edgeFailure(new Error('relation "x" does not exist'))).toEqual(internal);
+    expect(edgeFailure(new AppError('BACKUP_IN_PROGRESS', 'Backup is already in process'))).toEqual(internal);
   });
 });

@@ -1,4 +1,6 @@
+import type pg from 'pg';
 import type { Db } from '../../db/client.ts';
+import { withTransaction } from '../../db/transaction.ts';
 import { AppError, badInput } from '../../shared/app-error.ts';
 import { requireEmail, requireText, requireTimezone, isUuid } from '../../shared/validation.ts';
 import { slugify } from '../../shared/slug.ts';
@@ -13,11 +15,13 @@ export interface CreatedUser {
   token: string;
 }
 
-
 export class AuthService {
   private readonly viewerByTokenHash: ReturnType<typeof repo.viewerByTokenHashQuery>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly db: Db,
+  ) {
     this.viewerByTokenHash = repo.viewerByTokenHashQuery(db);
   }
 
@@ -28,7 +32,7 @@ export class AuthService {
   }> {
     const name = requireText('name', input.name, 200);
     const timezone = requireTimezone('timezone', input.timezone ?? 'UTC');
-    return this.db.transaction(async (tx) => {
+    return withTransaction(this.pool, async ({ db: tx }) => {
       const organization = await repo.insertOrganization(tx, name, timezone);
       const email = `admin@${slugify(name)}.example.com`;
       const user = await repo.insertUser(tx, { organizationId: organization.id, email, role: 'ADMIN', name: 'Administrator' });
@@ -47,7 +51,7 @@ export class AuthService {
     if (await repo.findUserByEmail(this.db, input.organizationId, email)) {
       throw badInput('email', 'is already used by a user of this organization');
     }
-    return this.db.transaction(async (tx) => {
+    return withTransaction(this.pool, async ({ db: tx }) => {
       const user = await repo.insertUser(tx, { organizationId: input.organizationId, email, role: input.role as RoleName, name });
       const token = await this.issueToken(tx, user, null);
       return { userId: user.id, email: user.email, role: user.role, token };

@@ -1,11 +1,11 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import type { Services } from '../../app.ts';
-import type { HttpRoutes } from '../../graphql/server.ts';
+import type { Services } from '../../services.ts';
+import { errorForLog } from '../../graphql/errors.ts';
+import type { HttpRoutes } from '../../http/app.ts';
+import { edgeFailure, routeErrorBody } from '../../http/errors.ts';
+import { AppError, forbidden } from '../../shared/app-error.ts';
 import { attachmentHeader, parseRange } from './backup-download.ts';
-
-const FORBIDDEN = { error: { code: 'FORBIDDEN', message: 'This download link is invalid or has expired' } };
-const NOT_FOUND = { error: { code: 'NOT_FOUND', message: 'No such backup archive' } };
 
 /** `GET|HEAD /downloads/backups/:id?expires=…&signature=…` (API.md §2): the signed link is the authority. */
 export const backupDownloadRoutes: HttpRoutes = (router, services) => {
@@ -18,8 +18,8 @@ async function serveDownload(services: Services, req: Request, res: Response): P
   try {
     const id = String(req.params.id);
     const archive = await services.backups.resolveDownload(id, req.query.expires, req.query.signature);
-    if (archive === 'forbidden') return void res.status(403).json(FORBIDDEN);
-    if (archive === 'not-found') return void res.status(404).json(NOT_FOUND);
+    if (archive === 'forbidden') throw forbidden('This download link is invalid or has expired');
+    if (archive === 'not-found') throw new AppError('NOT_FOUND', 'No such backup archive');
     const size = archive.blob.size;
     const requested = parseRange(req.header('range'), size);
     res.setHeader('Accept-Ranges', 'bytes');
@@ -43,8 +43,9 @@ async function serveDownload(services: Services, req: Request, res: Response): P
       if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
     });
   } catch (error) {
-    services.log.error({ err: (error as Error).message }, 'backup download failed');
-    if (!res.headersSent) res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
+    const failure = edgeFailure(error);
+    if (!failure.expected) services.log.error(errorForLog(error), 'backup download failed');
+    if (!res.headersSent) res.status(failure.status).json(routeErrorBody(failure));
     else res.destroy();
   }
 }

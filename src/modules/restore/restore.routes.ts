@@ -5,28 +5,20 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request, Response } from 'express';
-import type { Services } from '../../app.ts';
+import type { Services } from '../../services.ts';
 import { errorForLog } from '../../graphql/errors.ts';
-import type { HttpRoutes } from '../../graphql/server.ts';
-import { AppError, badInput } from '../../shared/app-error.ts';
-import { parseBearer } from '../auth/token.ts';
+import type { HttpRoutes } from '../../http/app.ts';
+import { authenticate, bearerToken } from '../../http/authenticate.ts';
+import { forcesPreflight } from '../../http/csrf.ts';
+import { EdgeError, edgeFailure, routeErrorBody } from '../../http/errors.ts';
+import { requireRole } from '../../http/role-guard.ts';
+import { sendRefusal } from '../../http/upload-refusal.ts';
+import { badInput } from '../../shared/app-error.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { detectFormat, inspectUpload, parseModule, parseModules } from './import-inspect.ts';
 
 /** Room for the multipart envelope (boundaries, part headers, the small fields) around the file itself. */
 const ENVELOPE_BYTES = 64 * 1024;
-/** Headers a browser cannot add to a cross-site form post without a CORS preflight (Apollo's CSRF rule). */
-const PREFLIGHT_HEADERS = ['apollo-require-preflight', 'x-apollo-operation-name', 'x-requested-with'];
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** `POST /imports` (API.md §2): multipart with `module` and `file` (CSV/XLSX), or a backup ZIP (+ `modules`). */
 export const importRoutes: HttpRoutes = (router, services) => {
@@ -38,7 +30,8 @@ async function handleImport(services: Services, req: Request, res: Response): Pr
   let tempDir: string | undefined;
   try {
     checkPreflight(req);
-    const viewer = await authenticate(services, req);
+    const viewer = await authenticate(services, bearerToken(req.header('authorization')));
+    requireRole(viewer, 'ADMIN', 'Only an admin may import records');
     checkEnvelope(req, services.config.importMaxBytes);
     tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-upload-'));
     const upload = await receive(req, tempDir, services.config.importMaxBytes);
@@ -52,21 +45,11 @@ async function handleImport(services: Services, req: Request, res: Response): Pr
 }
 
 function checkPreflight(req: Request): void {
-  if (PREFLIGHT_HEADERS.some((h) => (req.header(h) ?? '') !== '')) return;
-  throw new HttpError(
-    400,
+  if (forcesPreflight(req)) return;
+  throw new EdgeError(
     'CSRF_PREVENTED',
     'This request has been blocked as a potential Cross-Site Request Forgery: send a non-empty apollo-require-preflight (or x-requested-with) header with the upload',
   );
-}
-
-async function authenticate(services: Services, req: Request): Promise<Viewer> {
-  const token = parseBearer(req.header('authorization'));
-  if (!token) throw new AppError('UNAUTHENTICATED', 'Send an API token: Authorization: Bearer <token>');
-  const viewer = await services.auth.authenticate(token);
-  if (!viewer) throw new AppError('UNAUTHENTICATED', 'Unknown, revoked or malformed API token');
-  if (viewer.role !== 'ADMIN') throw new AppError('FORBIDDEN', 'Only an admin may import records');
-  return viewer;
 }
 
 function checkEnvelope(req: Request, maxBytes: number): void {
@@ -75,7 +58,7 @@ function checkEnvelope(req: Request, maxBytes: number): void {
   if (length > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
 }
 
-const tooLarge = (maxBytes: number) => new HttpError(413, 'PAYLOAD_TOO_LARGE', `file: must be at most ${maxBytes} bytes`);
+const tooLarge = (maxBytes: number) => new EdgeError('PAYLOAD_TOO_LARGE', `file: must be at most ${maxBytes} bytes`);
 
 interface Received {
   fields: Map<string, string[]>;
@@ -138,17 +121,9 @@ async function accept(services: Services, viewer: Viewer, upload: Received, temp
   });
 }
 
-const STATUS: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400 };
-
 function sendError(services: Services, req: Request, res: Response, error: unknown): void {
-  let status = 500;
-  let body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' };
-  if (error instanceof HttpError) [status, body] = [error.status, { code: error.code, message: error.message }];
-  else if (error instanceof AppError && STATUS[error.code]) [status, body] = [STATUS[error.code]!, { code: error.code, message: error.message }];
-  else services.log.error(errorForLog(error), 'import upload failed');
+  const failure = edgeFailure(error);
+  if (!failure.expected) services.log.error(errorForLog(error), 'import upload failed');
   if (res.headersSent) return void res.destroy();
-  // The client may still be sending a body we will not read: close the connection after answering.
-  if (!req.complete) res.setHeader('Connection', 'close');
-  res.status(status).json({ error: body });
-  if (!req.complete) req.resume();
+  sendRefusal(req, res, failure.status, routeErrorBody(failure));
 }

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { apolloMiddleware, startApollo } from '../graphql/apollo.ts';
+import { graphiqlPage } from '../graphql/graphiql.ts';
+import { buildAppSchema } from '../graphql/schema.ts';
+import { startSubscriptionServer } from '../graphql/ws.ts';
+import { errorForLog } from '../graphql/errors.ts';
+import type { Services } from '../services.ts';
+import { forcesPreflight, PREFLIGHT_HEADERS } from './csrf.ts';
+import { EdgeError, edgeFailure, graphqlErrorBody } from './errors.ts';
+
+/** Extra HTTP endpoints of a feature (downloads, imports), mounted before GraphQL. */
+export type HttpRoutes = (router: express.Router, services: Services) => void;
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  /** Stops accepting, lets requests and subscriptions finish (bounded), then closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * The API edge: one HTTP server for health, readiness, GraphiQL, the features' routes, GraphQL over HTTP
+ * (Apollo) and over WebSocket (graphql-ws). Every adapter authenticates through http/authenticate.ts and maps
+ * errors through http/errors.ts.
+ */
+export async function startHttpServer(
+  services: Services,
+  routes: HttpRoutes[],
+  opts: { port: number; host: string },
+): Promise<RunningHttpServer> {
+  const schema = await buildAppSchema();
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = http.createServer(app);
+  const subscriptions = startSubscriptionServer(schema, services, httpServer);
+  const apollo = await startApollo(schema, services, httpServer, async () => subscriptions.dispose());
+
+  app.use(requestId);
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ready = await services.readiness();
+    res.status(ready.ok ? 200 : 503).json(ready);
+  });
+  app.get('/graphql', async (req, res, next) => {
+    // Browsers get GraphiQL; other GETs fall through to Apollo (after the CSRF check).
+    if (req.accepts(['text/html', 'application/json']) === 'text/html') {
+      res.type('html').send(await graphiqlPage());
+      return;
+    }
+    next();
+  });
+  const router = express.Router();
+  for (const mount of routes) mount(router, services);
+  app.use(router);
+  app.use('/graphql', graphqlCsrfCheck, express.json({ limit: '1mb' }), apolloMiddleware(apollo, services));
+  app.use(httpErrorHandler(services));
+
+  await new Promise<void>((resolve) => httpServer.listen(opts.port, opts.host, resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: async () => {
+      await apollo.stop(); // drains HTTP (bounded) and disposes the WebSocket server
+      httpServer.closeAllConnections();
+    },
+  };
+}
+
+const requestId: express.RequestHandler = (req, res, next) => {
+  const incoming = req.header('x-request-id');
+  res.locals.requestId = incoming && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+  res.setHeader('x-request-id', res.locals.requestId as string);
+  next();
+};
+
+/** Apollo's wording, since GraphQL clients know it: a BAD_REQUEST (400) before anything runs. */
+const graphqlCsrfCheck: express.RequestHandler = (req, _res, next) => {
+  if (forcesPreflight(req)) return next();
+  next(
+    new EdgeError(
+      'BAD_REQUEST',
+      'This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Please either specify a ' +
+        "'content-type' header (with a type that is not one of application/x-www-form-urlencoded, multipart/form-data, " +
+        `text/plain) or provide a non-empty value for one of the following headers: ${PREFLIGHT_HEADERS.join(', ')}\n`,
+    ),
+  );
+};
+
+/**
+ * The last handler: malformed or oversized JSON bodies (body-parser), a CSRF refusal and whatever a route lets
+ * through get a GraphQL-shaped JSON answer. Express's own handler would send an HTML page with the stack trace
+ * whenever its NODE_ENV is not "production", whatever our Config says.
+ */
+function httpErrorHandler(services: Services): express.ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    const failure = edgeFailure(error);
+    if (!failure.expected) services.log.error(errorForLog(error), 'unexpected error in an HTTP route');
+    res.status(failure.status).json(graphqlErrorBody(failure));
+  };
+}

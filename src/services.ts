@@ -1,0 +1,44 @@
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import type { Config } from './config.ts';
+import type { Db } from './db/client.ts';
+import type { EventBus } from './events/event-bus.ts';
+import type { SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
+import type { ActivityService } from './modules/activity/activity.service.ts';
+import type { AuthService } from './modules/auth/auth.service.ts';
+import type { BackupService } from './modules/backup/backup.service.ts';
+import type { CrmService } from './modules/crm/crm.service.ts';
+import type { NotificationService } from './modules/notifications/notification.service.ts';
+import type { RetentionService } from './modules/retention/retention.service.ts';
+import type { RestoreService } from './modules/restore/restore.service.ts';
+import type { Clock } from './shared/clock.ts';
+import type { Logger } from './shared/logger.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+
+/** Everything a resolver, a job handler or an HTTP route may use. Built once per app, passed in (no globals). */
+export interface Services {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  appSecret: string;
+  pool: pg.Pool;
+  db: Db;
+  /** Publish/subscribe over LISTEN/NOTIFY: features publish here; any consumer may listen. */
+  events: EventBus;
+  /** GraphQL subscriptions' view of `events`. */
+  pubsub: SubscriptionPubSub;
+  boss: PgBoss;
+  auth: AuthService;
+  crm: CrmService;
+  activity: ActivityService;
+  notifications: NotificationService;
+  retention: RetentionService;
+  /** Backup archives (STORAGE_DIR). */
+  storage: BlobStore;
+  backups: BackupService;
+  /** Imports (POST /imports) and restores from kept archives. */
+  restore: RestoreService;
+  readiness(): Promise<{ ok: boolean; database: boolean; migrations: boolean }>;
+  /** Called after records were loaded in bulk (seed): lets features derive what they keep per record. */
+  afterBulkLoad?(organizationId: string): Promise<void>;
+}
