@@ -94,6 +94,10 @@ async function runInGraphiQL(page: Page, url: string, operation: string, headers
   await page.send('Page.navigate', { url: `${url}/graphql` });
   await waitFor(page, `document.readyState === 'complete' && !!document.querySelector('.graphiql-query-editor .view-lines')`, 'GraphiQL');
   await typeInto(page, '.graphiql-query-editor', operation);
+  // GraphiQL parses the editor a moment after typing; Run before that executes the previous document (a query,
+  // over HTTP). The tab takes the operation's name once parsed: a person sees it, and so does this wait.
+  const name = /^(?:query|mutation|subscription)\s+(\w+)/.exec(operation)?.[1];
+  if (name) await waitFor(page, `[...document.querySelectorAll('.graphiql-tab-button')].some((b) => b.textContent.trim() === ${JSON.stringify(name)})`, `the tab named ${name}`);
   const headersShown = `document.querySelector('button[data-name="headers"]')?.classList.contains('active')`;
   if (!(await page.evaluate(headersShown))) await click(page, 'button[data-name="headers"]');
   await typeInto(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', headers);
