@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_QUEUE } from '../../src/modules/backup/backup-state-machine.ts';
 import { BOSS_SCHEMA } from '../../src/jobs/boss.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
 import { codeOf, startTestApp, TEST_SECRET } from '../support/test-app.ts';
-import { backupRow, eventually, seedRecords, tempStorageDir, verifyZip, type RunningApp } from '../support/backup-helpers.ts';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { backupRow, eventually, seedRecords, verifyZip } from '../support/backup-helpers.ts';
+import { startWorkerProcess, useCrashScene } from '../support/worker-process.ts';
 
 const SEED = { leads: 2000, contacts: 4000, accounts: 300, deals: 500 };
 
@@ -16,32 +15,20 @@ const SEED = { leads: 2000, contacts: 4000, accounts: 300, deals: 500 };
  * the backup ends COMPLETED with a correct archive, and nothing partial was ever downloadable.
  */
 describe('a backup worker killed mid-backup', () => {
-  let api: RunningApp;
-  let survivor: RunningApp | undefined;
-  let storage: string;
-  let org: TestOrg;
-  let worker: WorkerProcess | undefined;
+  const scene = useCrashScene();
   beforeAll(async () => {
-    storage = await tempStorageDir();
-    api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
-    org = await createOrg(api.app);
-    await seedRecords(api.app.services.pool, org.organizationId, SEED);
-  });
-  afterAll(async () => {
-    worker?.child.kill('SIGKILL');
-    await survivor?.close();
-    await api.close();
-    await fs.rm(storage, { recursive: true, force: true });
+    await seedRecords(scene.api.app.services.pool, scene.org.organizationId, SEED);
   });
 
   it('is retried, completes with a correct archive, and never exposes a partial file', async () => {
-    worker = await startWorkerProcess({
+    const { api, org, storage } = scene;
+    const worker = (scene.worker = await startWorkerProcess({
       DATABASE_URL: api.db.url,
       STORAGE_DIR: storage,
       APP_SECRET: TEST_SECRET,
       DATA_DIR: storage,
       BACKUP_CHUNK_DELAY_MS: '150', // the worker's blob store is slowed down, so there is a "middle"
-    });
+    }));
     const res = await api.gql<{ startManualBackup: { id: string } }>(org.admin.token, 'mutation { startManualBackup { id } }');
     const id = res.data!.startManualBackup.id;
     const orgDir = path.join(storage, org.organizationId);
@@ -65,7 +52,7 @@ describe('a backup worker killed mid-backup', () => {
 
     // A surviving worker. pg-boss's supervisor fails a job whose heartbeat stopped (15 s) on its next pass
     // (every 60 s); the test asks for passes now rather than waiting for the timer.
-    survivor = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } });
+    const survivor = (scene.survivor = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } }));
     const boss = survivor.app.services.boss;
     await eventually(async () => {
       await survivor!.app.services.pool.query(`update ${BOSS_SCHEMA}.queue set monitor_claim_on = null, monitor_on = null where name = $1`, [BACKUP_QUEUE]);

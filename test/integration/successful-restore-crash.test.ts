@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { IMPORT_QUEUE } from '../../src/modules/restore/restore.service.ts';
-import { tempStorageDir, type RunningApp } from '../support/backup-helpers.ts';
-import { createOrg, type TestOrg } from '../support/factories.ts';
 import { csvOf, eventually, moduleRows, upload, wipe } from '../support/restore-helpers.ts';
 import { startTestApp, TEST_SECRET } from '../support/test-app.ts';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { startWorkerProcess, useCrashScene } from '../support/worker-process.ts';
 
 const ROWS = 600;
 const BATCH = 50;
@@ -27,32 +24,18 @@ interface JobRow {
  * uninterrupted import leaves them.
  */
 describe('an import worker killed mid-import', () => {
-  let api: RunningApp;
-  let survivor: RunningApp | undefined;
-  let storage: string;
-  let org: TestOrg;
-  let worker: WorkerProcess | undefined;
-  beforeAll(async () => {
-    storage = await tempStorageDir();
-    api = await startTestApp({ role: 'api', env: { STORAGE_DIR: storage } });
-    org = await createOrg(api.app);
-  });
-  afterAll(async () => {
-    worker?.child.kill('SIGKILL');
-    await survivor?.close();
-    await api.close();
-    await fs.rm(storage, { recursive: true, force: true });
-  });
+  const scene = useCrashScene();
 
   const job = async (id: string): Promise<JobRow> =>
     (
-      await api.app.services.pool.query<JobRow>(
+      await scene.api.app.services.pool.query<JobRow>(
         `select status, processed_rows as "processedRows", created, failed, checkpoint, attempts from import_jobs where id = $1`,
         [id],
       )
     ).rows[0]!;
 
   it('resumes after the last committed batch on another worker and ends exactly like an uninterrupted import', async () => {
+    const { api, org, storage } = scene;
     const pool = api.app.services.pool;
     const data = Array.from({ length: ROWS }, (_v, i) => ({
       id: randomUUID(),
@@ -71,14 +54,14 @@ describe('an import worker killed mid-import', () => {
     expect(expected).toHaveLength(reference.created);
     await wipe(pool, org.organizationId);
 
-    worker = await startWorkerProcess({
+    const worker = (scene.worker = await startWorkerProcess({
       DATABASE_URL: api.db.url,
       STORAGE_DIR: storage,
       DATA_DIR: storage,
       APP_SECRET: TEST_SECRET,
       IMPORT_BATCH_SIZE: String(BATCH),
       IMPORT_BATCH_DELAY_MS: '250', // the worker's batches wait before writing, so there is a "middle"
-    });
+    }));
     const res = await upload(api.url, org.admin.token, { file, module: 'CONTACTS' });
     expect(res.status).toBe(202);
     const id = res.body.importId!;
@@ -96,7 +79,7 @@ describe('an import worker killed mid-import', () => {
 
     // A surviving worker. pg-boss's supervisor fails a job whose heartbeat stopped (30 s) on its next pass;
     // the test asks for passes now rather than waiting for the timer.
-    survivor = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } });
+    const survivor = (scene.survivor = await startTestApp({ role: 'worker', db: api.db, env: { STORAGE_DIR: storage } }));
     const boss = survivor.app.services.boss;
     await eventually(async () => {
       await survivor!.app.services.pool.query(`update ${BOSS_SCHEMA}.queue set monitor_claim_on = null, monitor_on = null where name = $1`, [IMPORT_QUEUE]);
