@@ -37,6 +37,8 @@ export function pageSize(first: number | null | undefined): number {
   return Math.min(first, MAX_PAGE);
 }
 
+const NOT_A_CURSOR = 'is not a cursor returned by this list';
+
 /** Opaque cursors: base64url of a JSON tuple (sort key + id). */
 export function encodeCursor(parts: (string | number)[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url');
@@ -55,7 +57,6 @@ export function decodeCursor(cursor: string | null | undefined, arity: number): 
   throw badInput('after', NOT_A_CURSOR);
 }
 
-const NOT_A_CURSOR = 'is not a cursor returned by this list';
 const SIGNED = /^([A-Za-z0-9_-]{1,4096})\.([A-Za-z0-9_-]{22})$/; // payload, then a 16-byte MAC
 
 function cursorMac(secret: string, list: string, payload: string): Buffer {
