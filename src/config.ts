@@ -5,8 +5,15 @@ export type Role = 'all' | 'api' | 'worker';
 
 /** Everything the service reads from its environment, validated once (API.md §1). */
 export interface Config {
-  nodeEnv: string;
+  /** Unset stays unset: it neither shows internals nor requires APP_SECRET (`npm start` is one command). */
+  nodeEnv: string | undefined;
+  /** NODE_ENV=production: APP_SECRET is required. */
   production: boolean;
+  /**
+   * Messages and stacks of unexpected errors reach clients only when the operator asks for them with
+   * NODE_ENV=development; any other value, or none, hides them (they are logged either way).
+   */
+  exposeErrors: boolean;
   /** Unset: an embedded PostgreSQL under `dataDir/pg`. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -64,7 +71,7 @@ function urlVar(env: Env, name: string, protocols: string[]): string | undefined
 
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
-  const nodeEnv = env.NODE_ENV ?? 'development';
+  const nodeEnv = env.NODE_ENV || undefined;
   const production = nodeEnv === 'production';
   const dataDir = path.resolve(env.DATA_DIR || './.data');
   const port = intVar(env, 'PORT', 4000, 0, 65535);
@@ -84,6 +91,7 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     nodeEnv,
     production,
+    exposeErrors: nodeEnv === 'development',
     databaseUrl: urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir,
     storageDir: path.resolve(env.STORAGE_DIR || path.join(dataDir, 'backups')),

@@ -26,8 +26,8 @@ export async function startApollo(
     // main.ts owns SIGINT/SIGTERM: it drains HTTP, stops jobs, then stops PostgreSQL, in that order.
     stopOnTerminationSignals: false,
     introspection: true,
-    includeStacktraceInErrorResponses: !services.config.production,
-    formatError: formatError(services.config.production),
+    includeStacktraceInErrorResponses: services.config.exposeErrors,
+    formatError: formatError(!services.config.exposeErrors),
     validationRules: [queryLimitsRule],
     plugins: [
       ApolloServerPluginLandingPageDisabled(),

@@ -55,9 +55,10 @@ export function isExpectedError(error: unknown): boolean {
 
 /**
  * The one place where a domain error becomes `extensions.code` (API.md §4). Anything unexpected becomes
- * INTERNAL_SERVER_ERROR; in production its message is replaced, so no SQL or stack reaches a client.
+ * INTERNAL_SERVER_ERROR; its message is replaced (`hideInternals`: any NODE_ENV but an explicit
+ * "development"), so no SQL or stack reaches a client.
  */
-export function formatError(production: boolean) {
+export function formatError(hideInternals: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
     const base = { locations: formatted.locations, path: formatted.path };
@@ -76,7 +77,7 @@ export function formatError(production: boolean) {
     }
     return {
       ...base,
-      message: production ? 'Internal server error' : formatted.message,
+      message: hideInternals ? 'Internal server error' : formatted.message,
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };

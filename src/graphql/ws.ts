@@ -14,7 +14,7 @@ import { queryLimitsRule } from './query-limits.ts';
 /** The graphql-ws adapter: subscriptions on `WS /graphql`. Resolves the viewer once, when the socket connects. */
 export function startSubscriptionServer(schema: GraphQLSchema, services: Services, httpServer: http.Server): { dispose(): void | Promise<void> } {
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const formatWsError = formatError(services.config.production);
+  const formatWsError = formatError(!services.config.exposeErrors);
   const logUnexpected = (errors: readonly GraphQLError[]) => {
     for (const error of errors) if (!isExpectedError(error)) services.log.error(errorForLog(error), 'subscription error');
   };
@@ -47,7 +47,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       },
       onError: (_ctx, _id, _payload, errors) => logUnexpected(errors),
       // graphql-ws sends execution errors as they are: map them exactly as Apollo's formatError does over HTTP,
-      // so no SQL, stack or parameter reaches a subscriber in production.
+      // so no SQL, stack or parameter reaches a subscriber unless NODE_ENV=development.
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return undefined;
         logUnexpected(result.errors);

@@ -111,3 +111,32 @@ describe('unexpected errors in production', () => {
     sub.dispose();
   });
 });
+
+/** Internals reach clients only when the operator opts in: an unset NODE_ENV (`npm start`) hides them. */
+describe.each([
+  ['unset', '', false],
+  ['development', 'development', true],
+])('unexpected errors with NODE_ENV %s', (_label, nodeEnv, shown) => {
+  let t: RunningTestApp;
+  let org: TestOrg;
+  useOrgApp({ env: { NODE_ENV: nodeEnv } }, (ready) => ({ t, org } = ready));
+
+  it(shown ? 'shows the database message (the operator asked for it)' : 'hides them behind "Internal server error"', async () => {
+    expect(t.app.services.config.exposeErrors).toBe(shown);
+    expect(t.app.services.config.production).toBe(false);
+    await t.db.pool.query('alter table leads rename to leads_broken');
+    let res: GraphQLResponse<unknown>;
+    try {
+      res = await t.gql(org.admin.token, '{ viewer { email } leads { totalCount nodes { id } } }');
+    } finally {
+      await t.db.pool.query('alter table leads_broken rename to leads');
+    }
+    expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['INTERNAL_SERVER_ERROR']);
+    if (shown) {
+      expect(res.errors?.[0]?.message).toMatch(/relation "leads" does not exist/);
+    } else {
+      expect(res.errors?.[0]?.message).toBe('Internal server error');
+      expectOpaque(res);
+    }
+  });
+});

@@ -8,8 +8,9 @@ describe('loadConfig', () => {
   it('has the documented defaults (API.md §1)', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      nodeEnv: 'development',
+      nodeEnv: undefined,
       production: false,
+      exposeErrors: false,
       databaseUrl: undefined,
       dataDir: path.resolve('./.data'),
       storageDir: path.resolve('./.data/backups'),
@@ -90,6 +91,21 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  });
+
+  it.each([
+    [{}, false],
+    [{ NODE_ENV: '' }, false],
+    [{ NODE_ENV: 'test' }, false],
+    [{ NODE_ENV: 'production', APP_SECRET: SECRET }, false],
+    [{ NODE_ENV: 'development' }, true],
+  ])('shows internal errors to clients only for an explicit NODE_ENV=development: %o', (env, exposeErrors) => {
+    expect(loadConfig(env).exposeErrors).toBe(exposeErrors);
+  });
+
+  it('does not require APP_SECRET when NODE_ENV is unset or development', () => {
+    expect(loadConfig({}).appSecret).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'development' }).appSecret).toBeUndefined();
   });
 
   it('never echoes the value of APP_SECRET in its message', () => {

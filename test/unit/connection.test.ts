@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AppError } from '../../src/shared/app-error.ts';
-import { decodeCursor, DEFAULT_PAGE, encodeCursor, MAX_PAGE, pageSize, toConnection } from '../../src/graphql/connection.ts';
+import {
+  decodeCursor,
+  DEFAULT_PAGE,
+  encodeCursor,
+  MAX_PAGE,
+  pageSize,
+  signCursor,
+  signedPage,
+  toConnection,
+  verifyCursor,
+} from '../../src/graphql/connection.ts';
 
 function badInputField(fn: () => unknown): string | undefined {
   try {
@@ -98,5 +108,52 @@ describe('toConnection', () => {
     expect(counted).toBe(0);
     void page.totalCount;
     expect(counted).toBe(1);
+  });
+});
+
+describe('signed cursors', () => {
+  const SECRET = 's'.repeat(32);
+  const plain = encodeCursor(['2026-01-01T00:00:00.000Z', '6f1d2c3b-4a59-4e8f-8a7b-9c0d1e2f3a4b']);
+  const signed = signCursor(SECRET, 'contacts', plain);
+
+  it('give back the plain cursor they were signed over, and are URL-safe', () => {
+    expect(signed).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect(verifyCursor(SECRET, 'contacts', signed)).toBe(plain);
+    expect(verifyCursor(SECRET, 'contacts', null)).toBeUndefined();
+    expect(verifyCursor(SECRET, 'contacts', undefined)).toBeUndefined();
+  });
+
+  it.each([
+    ['unsigned', plain],
+    ['signed with another secret', signCursor('t'.repeat(32), 'contacts', plain)],
+    ['signed for another list', signCursor(SECRET, 'leads', plain)],
+    ['with a changed payload', signCursor(SECRET, 'contacts', plain).replace(/^./, (c) => (c === 'W' ? 'X' : 'W'))],
+    ['with a truncated signature', signed.slice(0, -1)],
+    ['with a signature of the wrong length', `${signed}AA`],
+    ['empty', ''],
+    ['a lone dot', '.'],
+  ])('refuse a cursor %s naming after', (_label, cursor) => {
+    expect(badInputField(() => verifyCursor(SECRET, 'contacts', cursor))).toBe('after');
+  });
+
+  it('refuse any other text with BAD_USER_INPUT and nothing else', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        expect(badInputField(() => verifyCursor(SECRET, 'contacts', text))).toBe('after');
+      }),
+    );
+  });
+
+  it('wrap a list: the list reads the plain cursor, the client gets a signed endCursor, totalCount stays lazy', async () => {
+    let counted = 0;
+    let seen: string | undefined = 'unset';
+    const page = await signedPage(SECRET, 'contacts', signed, async (after) => {
+      seen = after;
+      return toConnection([{ n: 1 }, { n: 2 }], 1, (r) => r.n, (r) => [r.n], async () => ++counted);
+    });
+    expect(seen).toBe(plain);
+    expect(counted).toBe(0);
+    expect(verifyCursor(SECRET, 'contacts', page.pageInfo.endCursor)).toBe(encodeCursor([1]));
+    expect(await page.totalCount).toBe(1);
   });
 });

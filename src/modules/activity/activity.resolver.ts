@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
-import type { ConnectionShape } from '../../graphql/connection.ts';
+import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
 import { User } from '../auth/auth.types.ts';
 import type { ActivityRow } from './activity.repository.ts';
 import { ActivityEvent, ActivityEventConnection } from './activity.types.ts';
@@ -15,7 +15,9 @@ export class ActivityResolver {
     @Arg('kinds', () => [String], { nullable: true }) kinds: string[] | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectionShape<ActivityRow>> {
-    return ctx.services.activity.list(ctx.viewer.organizationId, { first, after, kinds });
+    return signedPage(ctx.services.appSecret, 'activityStream', after, (plain) =>
+      ctx.services.activity.list(ctx.viewer.organizationId, { first, after: plain, kinds }),
+    );
   }
 
   @FieldResolver(() => User, { nullable: true })

@@ -13,7 +13,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
-import type { ConnectionShape } from '../../graphql/connection.ts';
+import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
 import type { Topics } from '../../events/event-topics.ts';
 import { notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
@@ -56,7 +56,9 @@ export class BackupResolver {
     @Arg('status', () => [BackupStatus], { nullable: true }) status: BackupStatusName[] | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectionShape<BackupRow>> {
-    return ctx.services.backups.list(ctx.viewer.organizationId, { first, after, status });
+    return signedPage(ctx.services.appSecret, 'backups', after, (plain) =>
+      ctx.services.backups.list(ctx.viewer.organizationId, { first, after: plain, status }),
+    );
   }
 
   @Authorized('ADMIN')

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
-import type { ConnectionShape } from '../../graphql/connection.ts';
+import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
 import { notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from './crm.modules.ts';
@@ -47,7 +47,9 @@ function recordResolver(spec: ModuleSpec) {
       @Arg('after', () => String, { nullable: true }) after: string | null,
       retentionState?: RetentionStateName | null,
     ): Promise<ConnectionShape<CrmRecord>> {
-      return ctx.services.crm.list(ctx.viewer, module, { first, after, retentionState });
+      return signedPage(ctx.services.appSecret, spec.table, after, (plain) =>
+        ctx.services.crm.list(ctx.viewer, module, { first, after: plain, retentionState }),
+      );
     }
 
     @Authorized()
