@@ -1,5 +1,5 @@
 // Refuses an unsupported Node.js with one line before anything else loads. Plain JavaScript on purpose: it must
-// run on any Node, where the service itself (pg-boss 12, worker threads loading TypeScript) would fail later and
+// run on any Node, where the service itself (its dependencies, pg-boss 12 among them) would fail later and
 // less clearly. The minimum is package.json's `engines.node` (">=MAJOR.MINOR"), so it is written in one place.
 import { readFileSync } from 'node:fs';
 

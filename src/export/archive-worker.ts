@@ -1,6 +1,7 @@
 /**
- * Worker-thread entry of the backup export (started by worker-channel.ts). Loaded as TypeScript by Node itself
- * (type stripping) or by tsx/vitest, so this file and everything it imports uses erasable syntax only.
+ * Worker-thread entry of the backup export (started by worker-channel.ts). The compiled build runs it as JavaScript;
+ * from the sources it is loaded as TypeScript by Node itself (type stripping) or by tsx/vitest, so this file and
+ * everything it imports uses erasable syntax only.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type ExportJob, exportModules } from './module-exporter.ts';

@@ -125,7 +125,11 @@ export interface WorkerLimits {
   maxOldGenerationSizeMb?: number;
 }
 
-const WORKER_URL = new URL('./archive-worker.ts', import.meta.url);
+/**
+ * The worker's entry sits next to this file with the same extension: `.ts` when the sources run (vitest, tsx,
+ * `npm run dev`), `.js` in the compiled build. A literal `.ts` path would make compiled Node load TypeScript.
+ */
+const WORKER_URL = new URL(`./archive-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url);
 
 /** Main side: runs the exporter in a worker and replays its events on `target`. Settles when the worker is done. */
 export function runExportInWorker(

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postGraphQL } from '../support/test-app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { BIN, killRunningClis, REPO, runCli } from '../support/cli.ts';
+import { killRunningClis, REPO, runCli, spawnCli } from '../support/cli.ts';
 
 const SECRET = 'cli-test-secret-0123456789abcdef0123456789';
 
@@ -94,7 +93,7 @@ describe('serve: first run demo, later runs, graceful stop', () => {
 
   /** Starts `serve`, waits for its first-run lines, runs `whileUp`, then stops it with SIGTERM. */
   const serveOnce = async (whileUp?: (lines: string[]) => Promise<void>): Promise<{ lines: string[]; code: number | null }> => {
-    const child = spawn(BIN, ['serve'], {
+    const child = spawnCli(['serve'], {
       cwd: REPO,
       env: { ...process.env, DATABASE_URL: db.url, APP_SECRET: SECRET, PORT: '0', LOG_LEVEL: 'warn' },
     });

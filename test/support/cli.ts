@@ -1,9 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(REPO, 'bin/crm-data-admin');
+
+/**
+ * The CLI on the TypeScript sources (what bin/crm-data-admin runs once compiled): the suite tests the code as it
+ * is now, not a dist/ built before the last edit. compiled-start.test.ts runs the compiled build.
+ */
+export function spawnCli(args: string[], options: SpawnOptionsWithoutStdio): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/main.ts'), ...args], options);
+}
 
 export interface CliResult {
   code: number | null;
@@ -22,10 +30,10 @@ export function killRunningClis(): void {
   running.clear();
 }
 
-/** Runs the real CLI (bin/crm-data-admin) with the given environment. */
+/** Runs the CLI (on the sources) with the given environment. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+    const child = spawnCli(args, { cwd: REPO, env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
     running.add(child);
     child.on('close', () => running.delete(child));
     let stdout = '';
