@@ -29,6 +29,14 @@ export interface Config {
   logLevel: LogLevel;
   downloadLinkTtlSeconds: number;
   importMaxBytes: number;
+  /** Largest WebSocket message; checked by `ws` before any parsing or authentication (closes with 1009). */
+  wsMaxPayloadBytes: number;
+  /** A socket that sends no `connection_init` within this time is closed with 4408. */
+  wsInitTimeoutMs: number;
+  /** Open sockets per token in this process (counts are per process, not cluster-wide). */
+  wsMaxConnectionsPerToken: number;
+  /** Operations in flight per socket. */
+  wsMaxSubscriptionsPerConnection: number;
 }
 
 export class ConfigError extends Error {
@@ -103,5 +111,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     downloadLinkTtlSeconds: intVar(env, 'DOWNLOAD_LINK_TTL_SECONDS', 900, 10, 7 * 24 * 3600),
     importMaxBytes: intVar(env, 'IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    wsMaxPayloadBytes: intVar(env, 'WS_MAX_PAYLOAD_BYTES', 1024 * 1024, 1024, 64 * 1024 ** 2),
+    wsInitTimeoutMs: intVar(env, 'WS_INIT_TIMEOUT_MS', 10_000, 100, 10 * 60_000),
+    wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
+    wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
   };
 }
