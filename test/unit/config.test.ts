@@ -120,4 +120,16 @@ describe('loadConfig', () => {
       delete process.env.PORT;
     }
   });
+  it('has WebSocket limits with safe defaults, each configurable and bounded', () => {
+    expect(loadConfig({})).toMatchObject({
+      wsMaxPayloadBytes: 1024 * 1024,
+      wsInitTimeoutMs: 10_000,
+      wsMaxConnectionsPerToken: 20,
+      wsMaxSubscriptionsPerConnection: 50,
+    });
+    const env = { WS_MAX_PAYLOAD_BYTES: '4096', WS_INIT_TIMEOUT_MS: '500', WS_MAX_CONNECTIONS_PER_TOKEN: '2', WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' };
+    expect(loadConfig(env)).toMatchObject({ wsMaxPayloadBytes: 4096, wsInitTimeoutMs: 500, wsMaxConnectionsPerToken: 2, wsMaxSubscriptionsPerConnection: 3 });
+    expect(() => loadConfig({ WS_MAX_CONNECTIONS_PER_TOKEN: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WS_MAX_PAYLOAD_BYTES: '10' })).toThrow(/WS_MAX_PAYLOAD_BYTES/);
+  });
 });
