@@ -53,7 +53,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
   // nor authentication: the socket is closed with 1009 (message too big).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.wsMaxPayloadBytes });
   const connections = connectionCounter(config.wsMaxConnectionsPerToken);
-  const formatWsError = formatError(!services.config.exposeErrors);
+  const formatWsError = formatError(!config.exposeErrors);
   const logUnexpected = (errors: readonly GraphQLError[]) => {
     const unexpected = errors.filter((error) => !isExpectedError(error) && error.extensions.code !== TOO_MANY_SUBSCRIPTIONS);
     for (const error of unexpected) services.log.error(errorForLog(error), 'subscription error');

@@ -40,7 +40,8 @@ describe('WebSocket limits (hostile or runaway clients)', () => {
   useOrgApp(
     {
       env: {
-        WS_INIT_TIMEOUT_MS: '300',
+        // Short enough to wait for, long enough for a 2 MB message to arrive on a loaded machine.
+        WS_INIT_TIMEOUT_MS: '2000',
         WS_MAX_CONNECTIONS_PER_TOKEN: String(MAX_CONNECTIONS),
         WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(MAX_SUBSCRIPTIONS),
       },
