@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import type { TestOrg } from '../support/factories.ts';
-import { gqlOk, insertContacts, stopCronSweep } from '../support/retention-helpers.ts';
+import { ManualClock } from '../../src/shared/clock.ts';
+import { applyPolicy, gqlOk, insertContacts, stopCronSweep, UPDATE_RECORD_RETENTION } from '../support/retention-helpers.ts';
 import { codeOf, type TestApp } from '../support/test-app.ts';
 import { useOrgApp } from '../support/org-app.ts';
 
@@ -49,5 +50,55 @@ describe('ownership (API.md §6 Rules): a STANDARD user gives records away, neve
   it('lets an ADMIN reassign any record', async () => {
     const res = await gqlOk<{ updateContact: { owner: { id: string } } }>(t.gql, org.admin.token, UPDATE_OWNER, { id: theirs, ownerId: org.standard.userId });
     expect(res.updateContact.owner.id).toBe(org.standard.userId);
+  });
+});
+
+describe('legal hold (API.md §6 Rules): no one deletes a held record, only an ADMIN changes it', () => {
+  const clock = new ManualClock('2026-06-01T00:00:00.000Z');
+  let t: TestApp;
+  let org: TestOrg;
+  let held: string;
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
+  beforeAll(async () => {
+    await stopCronSweep(t.app);
+    [held = ''] = await insertContacts(t.app.services.pool, org.organizationId, [
+      { createdAt: '2026-01-01T00:00:00Z', ownerId: org.standard.userId, legalHold: true },
+    ]);
+    await applyPolicy(t.gql, t.app.services.pool, org.admin.token, {
+      module: 'CONTACTS',
+      retentionPeriod: { value: 1, unit: 'YEARS' },
+      action: 'MASK',
+      actionPeriod: { value: 1, unit: 'YEARS' },
+    });
+  });
+
+  const edit = (token: string) => t.gql(token, 'mutation($id: ID!) { updateContact(id: $id, input: { jobTitle: "Changed" }) { jobTitle } }', { id: held });
+  const remove = (token: string) => t.gql(token, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: held });
+  const move = (token: string, at = '2027-03-01T00:00:00.000Z') => t.gql(token, UPDATE_RECORD_RETENTION, { module: 'CONTACTS', id: held, at });
+
+  it.each([
+    ['its STANDARD owner edits it', () => edit(org.standard.token)],
+    ['its STANDARD owner moves its retention date', () => move(org.standard.token)],
+    ['its STANDARD owner deletes it', () => remove(org.standard.token)],
+    ['an ADMIN deletes it', () => remove(org.admin.token)],
+  ])('RECORD_ON_LEGAL_HOLD when %s; nothing changes', async (_label, call) => {
+    const before = await row(t.app.services.pool, held);
+    const res = await call();
+    expect(codeOf(res), JSON.stringify(res.errors)).toBe('RECORD_ON_LEGAL_HOLD');
+    expect(res.data ?? null).toBeNull();
+    expect(await row(t.app.services.pool, held)).toEqual(before);
+  });
+
+  it('lets an ADMIN edit it and move its retention date; it stays held', async () => {
+    const edited = await gqlOk<{ updateContact: { jobTitle: string } }>(t.gql, org.admin.token, 'mutation($id: ID!) { updateContact(id: $id, input: { jobTitle: "Counsel" }) { jobTitle } }', { id: held });
+    expect(edited.updateContact.jobTitle).toBe('Counsel');
+    const moved = await gqlOk<{ updateRecordRetention: { retentionEndsAt: string; legalHold: boolean } }>(t.gql, org.admin.token, UPDATE_RECORD_RETENTION, { module: 'CONTACTS', id: held, at: '2027-03-01T00:00:00.000Z' });
+    expect(moved.updateRecordRetention).toMatchObject({ retentionEndsAt: '2027-03-01T00:00:00.000Z', legalHold: true });
+  });
+
+  it('once the hold is lifted, its STANDARD owner may delete it', async () => {
+    await gqlOk(t.gql, org.admin.token, 'mutation($id: ID!) { setLegalHold(module: CONTACTS, id: $id, hold: false) { legalHold } }', { id: held });
+    expect(await gqlOk(t.gql, org.standard.token, 'mutation($id: ID!) { deleteContact(id: $id) }', { id: held })).toEqual({ deleteContact: true });
+    expect(await row(t.app.services.pool, held)).toBeUndefined();
   });
 });

@@ -12,10 +12,12 @@ import { validateFields } from './crm.validation.ts';
 
 /**
  * What other features plug into record writes, inside the write's transaction: retention computes a record's
- * dates, and refuses edits of masked records by STANDARD users.
+ * dates, refuses edits of masked or held records by STANDARD users, and deletes of held records by anyone.
  */
 export interface RecordWriteHooks {
   beforeUpdate?(client: pg.PoolClient, viewer: Viewer, spec: ModuleSpec, record: CrmRecord): Promise<void>;
+  /** After `beforeUpdate` (a delete is a change too): what may be changed but never deleted. */
+  beforeDelete?(client: pg.PoolClient, viewer: Viewer, spec: ModuleSpec, record: CrmRecord): Promise<void>;
   afterWrite?(client: pg.PoolClient, spec: ModuleSpec, record: CrmRecord): Promise<CrmRecord>;
 }
 
@@ -99,6 +101,7 @@ export class CrmService {
     return this.inTransaction(async (client) => {
       const current = await lockRecord(client, spec, viewer.organizationId, id);
       for (const hook of this.hooks) await hook.beforeUpdate?.(client, viewer, spec, current);
+      for (const hook of this.hooks) await hook.beforeDelete?.(client, viewer, spec, current);
       return repo.deleteRecord(client, spec, viewer.organizationId, id);
     });
   }

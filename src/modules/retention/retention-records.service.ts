@@ -7,7 +7,7 @@ import type { RecordWriteHooks } from '../crm/crm.service.ts';
 import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
 import { moveRetentionDate, type RetentionModule } from './retention-dates.ts';
 import * as records from './retention-records.repository.ts';
-import { maskedRecordAdminOnly, retentionOff } from './retention.errors.ts';
+import { maskedRecordAdminOnly, recordOnLegalHold, retentionOff } from './retention.errors.ts';
 import * as repo from './retention.repository.ts';
 import { runInTransaction } from './retention.repository.ts';
 import type { RetentionDeps } from './retention.service.ts';
@@ -97,9 +97,13 @@ export class RetentionRecordControl {
   hooks(): RecordWriteHooks {
     return {
       beforeUpdate: async (_client, viewer, spec, record) => {
-        if (spec.retention && record.retentionState === 'MASKED' && viewer.role !== 'ADMIN') {
-          throw maskedRecordAdminOnly(spec.noun);
-        }
+        if (!spec.retention || viewer.role === 'ADMIN') return;
+        // The hold first: for a held record it is the reason, whatever else is true of it.
+        if (record.legalHold) throw recordOnLegalHold(spec.noun, 'change');
+        if (record.retentionState === 'MASKED') throw maskedRecordAdminOnly(spec.noun);
+      },
+      beforeDelete: async (_client, _viewer, spec, record) => {
+        if (spec.retention && record.legalHold) throw recordOnLegalHold(spec.noun, 'delete');
       },
       afterWrite: (client, spec, record) => this.afterWrite(client, spec, record),
     };
@@ -150,6 +154,7 @@ function checkTarget(module: CrmModuleName, id: string): RetentionModule {
 
 function checkMayChange(viewer: Viewer, module: RetentionModule, current: records.RecordRetentionRow): void {
   if (viewer.role === 'ADMIN') return;
+  if (current.legalHold) throw recordOnLegalHold(MODULES[module].noun, 'change');
   if (current.retentionState === 'MASKED') throw maskedRecordAdminOnly(MODULES[module].noun);
   if (current.ownerId !== viewer.userId) {
     throw forbidden(`Only the ${MODULES[module].noun}'s owner or an admin may change its retention date`);
