@@ -102,3 +102,51 @@ describe('legal hold (API.md §6 Rules): no one deletes a held record, only an A
     expect(await row(t.app.services.pool, held)).toBeUndefined();
   });
 });
+
+describe('retention date bounds (API.md §6 Rules): at most 100 years ahead; a STANDARD user stays within the policy', () => {
+  const clock = new ManualClock('2026-06-01T00:00:00.000Z');
+  let t: TestApp;
+  let org: TestOrg;
+  let id: string;
+  useOrgApp({ clock }, (ready) => ({ t, org } = ready));
+  beforeAll(async () => {
+    await stopCronSweep(t.app);
+    // A 1-year policy on 1 Jun 2026: the policy gives a record 1 Jun 2027 today, the latest a STANDARD user may set.
+    [id = ''] = await insertContacts(t.app.services.pool, org.organizationId, [
+      { createdAt: '2026-01-01T00:00:00Z', ownerId: org.standard.userId },
+    ]);
+    await applyPolicy(t.gql, t.app.services.pool, org.admin.token, {
+      module: 'CONTACTS',
+      retentionPeriod: { value: 1, unit: 'YEARS' },
+      action: 'MASK',
+      actionPeriod: { value: 30, unit: 'DAYS' },
+    });
+  });
+
+  const move = (token: string, at: string) => t.gql(token, UPDATE_RECORD_RETENTION, { module: 'CONTACTS', id, at });
+  const endsAt = async (token: string, at: string) =>
+    (await gqlOk<{ updateRecordRetention: { retentionEndsAt: string } }>(t.gql, token, UPDATE_RECORD_RETENTION, { module: 'CONTACTS', id, at }))
+      .updateRecordRetention.retentionEndsAt;
+
+  it.each([
+    ['its STANDARD owner, beyond the policy’s date', () => org.standard.token, '2027-06-01T00:00:00.001Z', 'FORBIDDEN', undefined],
+    ['its STANDARD owner, to the year 8999', () => org.standard.token, '8999-01-01T00:00:00.000Z', 'BAD_USER_INPUT', 'retentionEndsAt'],
+    ['an ADMIN, more than 100 years ahead', () => org.admin.token, '2126-06-01T00:00:00.001Z', 'BAD_USER_INPUT', 'retentionEndsAt'],
+  ])('refuses a date from %s; nothing changes', async (_label, token, at, code, field) => {
+    const before = await row(t.app.services.pool, id);
+    const res = await move(token(), at);
+    expect(codeOf(res), JSON.stringify(res.errors)).toBe(code);
+    if (field) expect(res.errors?.[0]?.extensions?.field).toBe(field);
+    expect(await row(t.app.services.pool, id)).toEqual(before);
+  });
+
+  it('lets its STANDARD owner choose any date up to the policy’s', async () => {
+    expect(await endsAt(org.standard.token, '2026-09-01T00:00:00.000Z')).toBe('2026-09-01T00:00:00.000Z');
+    expect(await endsAt(org.standard.token, '2027-06-01T00:00:00.000Z')).toBe('2027-06-01T00:00:00.000Z');
+  });
+
+  it('lets an ADMIN go beyond the policy, up to exactly 100 years ahead', async () => {
+    expect(await endsAt(org.admin.token, '2030-01-01T00:00:00.000Z')).toBe('2030-01-01T00:00:00.000Z');
+    expect(await endsAt(org.admin.token, '2126-06-01T00:00:00.000Z')).toBe('2126-06-01T00:00:00.000Z');
+  });
+});
