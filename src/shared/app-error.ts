@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'MASKED_RECORD_ADMIN_ONLY'
   /** A masked record whose originals are not in the vault (e.g. it came back from a backup): it stays masked. */
   | 'RECORD_NOT_UNMASKABLE'
+  /** Deleting a record on legal hold (anyone), or a STANDARD user's change to one. */
+  | 'RECORD_ON_LEGAL_HOLD'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {

@@ -52,9 +52,10 @@ describe('CRM records through GraphQL', () => {
     const read = await t.gql<{ contact: unknown }>(org.admin.token, `query($id: ID!) { contact(id: $id) { ${CONTACT_FIELDS} } }`, { id: contact.id });
     expect(read.data!.contact).toEqual(contact);
 
-    // Absent fields stay, null clears, given fields change, updatedAt moves.
+    // Absent fields stay, null clears, given fields change, updatedAt moves. As the ADMIN: the contact is the
+    // ADMIN's now, and only its owner or an ADMIN may change its owner (API.md §6 "Rules").
     const updated = await t.gql<{ updateContact: Record<string, unknown> }>(
-      org.standard.token,
+      org.admin.token,
       `mutation($id: ID!, $input: ContactInput!) { updateContact(id: $id, input: $input) { ${CONTACT_FIELDS} } }`,
       { id: contact.id, input: { jobTitle: 'CEO', phone: null, accountId: null, ownerId: null } },
     );

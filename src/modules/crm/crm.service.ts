@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/transaction.ts';
-import { badInput, notFound } from '../../shared/app-error.ts';
+import { badInput, forbidden, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
 import type { Viewer } from '../auth/auth.types.ts';
@@ -12,10 +12,12 @@ import { validateFields } from './crm.validation.ts';
 
 /**
  * What other features plug into record writes, inside the write's transaction: retention computes a record's
- * dates, and refuses edits of masked records by STANDARD users.
+ * dates, refuses edits of masked or held records by STANDARD users, and deletes of held records by anyone.
  */
 export interface RecordWriteHooks {
   beforeUpdate?(client: pg.PoolClient, viewer: Viewer, spec: ModuleSpec, record: CrmRecord): Promise<void>;
+  /** After `beforeUpdate` (a delete is a change too): what may be changed but never deleted. */
+  beforeDelete?(client: pg.PoolClient, viewer: Viewer, spec: ModuleSpec, record: CrmRecord): Promise<void>;
   afterWrite?(client: pg.PoolClient, spec: ModuleSpec, record: CrmRecord): Promise<CrmRecord>;
 }
 
@@ -86,6 +88,7 @@ export class CrmService {
     return this.inTransaction(async (client) => {
       const current = await lockRecord(client, spec, viewer.organizationId, id);
       for (const hook of this.hooks) await hook.beforeUpdate?.(client, viewer, spec, current);
+      checkOwnerChange(viewer, spec, current, ownerId);
       const record = await repo.updateRecord(client, spec, viewer.organizationId, id, values, ownerId);
       if (!record) throw notFound(spec.noun);
       return this.runAfterWrite(client, spec, record);
@@ -98,6 +101,7 @@ export class CrmService {
     return this.inTransaction(async (client) => {
       const current = await lockRecord(client, spec, viewer.organizationId, id);
       for (const hook of this.hooks) await hook.beforeUpdate?.(client, viewer, spec, current);
+      for (const hook of this.hooks) await hook.beforeDelete?.(client, viewer, spec, current);
       return repo.deleteRecord(client, spec, viewer.organizationId, id);
     });
   }
@@ -142,6 +146,17 @@ export class CrmService {
 function isIsoInstant(value: string): boolean {
   const date = new Date(value);
   return !Number.isNaN(date.getTime()) && date.toISOString() === value;
+}
+
+/**
+ * Ownership (API.md §6 "Rules"): a STANDARD user may give away a record they own, never take (or reassign) one
+ * owned by someone else. Naming the current owner again is no change, so a form sent back whole still saves.
+ */
+function checkOwnerChange(viewer: Viewer, spec: ModuleSpec, current: CrmRecord, ownerId: string | null | undefined): void {
+  if (ownerId === undefined || ownerId === current.ownerId || viewer.role === 'ADMIN') return;
+  if (current.ownerId !== viewer.userId) {
+    throw forbidden(`Only the ${spec.noun}'s owner or an admin may change its owner`);
+  }
 }
 
 async function lockRecord(client: pg.PoolClient, spec: ModuleSpec, organizationId: string, id: string): Promise<CrmRecord> {

@@ -5,16 +5,16 @@ import type { Viewer } from '../auth/auth.types.ts';
 import { isRetentionModule, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { RecordWriteHooks } from '../crm/crm.service.ts';
 import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
-import { moveRetentionDate, type RetentionModule } from './retention-dates.ts';
+import { addPeriod, moveRetentionDate, type RetentionModule } from './retention-dates.ts';
 import * as records from './retention-records.repository.ts';
-import { maskedRecordAdminOnly, retentionOff } from './retention.errors.ts';
+import { maskedRecordAdminOnly, recordOnLegalHold, retentionOff } from './retention.errors.ts';
 import * as repo from './retention.repository.ts';
 import { runInTransaction } from './retention.repository.ts';
 import type { RetentionDeps } from './retention.service.ts';
 import { createVaultCipher, type VaultCipher } from './vault-crypto.ts';
 
-/** Dates after this are refused: far beyond any retention need, and `+ actionPeriod` must stay a valid date. */
-const LATEST_RETENTION_DATE = Date.UTC(9000, 0, 1);
+/** How far ahead a retention date may be (API.md §6 "Rules"): beyond any retention need, for anyone. */
+const MAX_RETENTION_AHEAD = { value: 100, unit: 'YEARS' } as const;
 
 /** What `vaultContext` binds a vault entry to: it only decrypts for the record it was written for. */
 export function vaultContext(organizationId: string, module: RetentionModule, recordId: string): string {
@@ -35,8 +35,9 @@ export class RetentionRecordControl {
    */
   async updateRecordRetention(viewer: Viewer, module: CrmModuleName, id: string, retentionEndsAt: Date): Promise<records.RecordRetentionRow> {
     const target = checkTarget(module, id);
-    if (Number.isNaN(retentionEndsAt.getTime()) || retentionEndsAt.getTime() >= LATEST_RETENTION_DATE) {
-      throw badInput('retentionEndsAt', 'must be a date before the year 9000');
+    const latest = addPeriod(this.deps.clock.now(), MAX_RETENTION_AHEAD);
+    if (Number.isNaN(retentionEndsAt.getTime()) || retentionEndsAt.getTime() > latest.getTime()) {
+      throw badInput('retentionEndsAt', 'must be a date at most 100 years ahead');
     }
     return runInTransaction(this.deps.pool, async (client, db) => {
       const rules = await repo.lockRules(client, viewer.organizationId, target);
@@ -45,6 +46,7 @@ export class RetentionRecordControl {
       checkMayChange(viewer, target, current);
       const policy = repo.activePolicy(rules);
       if (!policy) throw retentionOff(target);
+      checkWithinPolicy(viewer, target, policy, retentionEndsAt, this.deps.clock.now());
       const dates = moveRetentionDate(retentionEndsAt, policy);
       const future = dates.retentionEndsAt.getTime() > this.deps.clock.now().getTime();
       const unmask = future && current.retentionState === 'MASKED';
@@ -97,9 +99,13 @@ export class RetentionRecordControl {
   hooks(): RecordWriteHooks {
     return {
       beforeUpdate: async (_client, viewer, spec, record) => {
-        if (spec.retention && record.retentionState === 'MASKED' && viewer.role !== 'ADMIN') {
-          throw maskedRecordAdminOnly(spec.noun);
-        }
+        if (!spec.retention || viewer.role === 'ADMIN') return;
+        // The hold first: for a held record it is the reason, whatever else is true of it.
+        if (record.legalHold) throw recordOnLegalHold(spec.noun, 'change');
+        if (record.retentionState === 'MASKED') throw maskedRecordAdminOnly(spec.noun);
+      },
+      beforeDelete: async (_client, _viewer, spec, record) => {
+        if (spec.retention && record.legalHold) throw recordOnLegalHold(spec.noun, 'delete');
       },
       afterWrite: (client, spec, record) => this.afterWrite(client, spec, record),
     };
@@ -150,9 +156,26 @@ function checkTarget(module: CrmModuleName, id: string): RetentionModule {
 
 function checkMayChange(viewer: Viewer, module: RetentionModule, current: records.RecordRetentionRow): void {
   if (viewer.role === 'ADMIN') return;
+  if (current.legalHold) throw recordOnLegalHold(MODULES[module].noun, 'change');
   if (current.retentionState === 'MASKED') throw maskedRecordAdminOnly(MODULES[module].noun);
   if (current.ownerId !== viewer.userId) {
     throw forbidden(`Only the ${MODULES[module].noun}'s owner or an admin may change its retention date`);
+  }
+}
+
+/**
+ * A STANDARD user may not keep a record longer than the policy would (API.md §6 "Rules"). The policy's date is
+ * the one it gives a record today (now + retention period), not the record's own basis + period: the owner must
+ * still be able to rescue an EXPIRED record in its grace period (DESIGN.md), which is always past the latter.
+ * FORBIDDEN rather than BAD_USER_INPUT: the same date is valid from an ADMIN, so it is the role that is refused.
+ */
+function checkWithinPolicy(viewer: Viewer, module: RetentionModule, policy: repo.PolicyRow, retentionEndsAt: Date, now: Date): void {
+  if (viewer.role === 'ADMIN') return;
+  const policyDate = addPeriod(now, policy.retentionPeriod);
+  if (retentionEndsAt.getTime() > policyDate.getTime()) {
+    throw forbidden(
+      `Only an admin may keep a ${MODULES[module].noun} beyond its policy's retention date (${policyDate.toISOString()})`,
+    );
   }
 }
 
