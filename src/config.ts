@@ -29,6 +29,8 @@ export interface Config {
   logLevel: LogLevel;
   downloadLinkTtlSeconds: number;
   importMaxBytes: number;
+  /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,33 @@ function urlVar(env: Env, name: string, protocols: string[]): string | undefined
   return raw.replace(/\/+$/, '');
 }
 
+/**
+ * CORS_ORIGINS: each item must be exactly what a browser sends as `Origin` (no path, no trailing slash, lower-case
+ * host, no default port), since it is compared byte for byte. `*` is refused: the API takes bearer tokens, and a
+ * wildcard would let any page a user visits drive it with a token it obtained.
+ */
+function originsVar(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((item) => {
+    const origin = item.trim();
+    if (origin === '*') throw new ConfigError(name, 'must list origins; the wildcard * is not supported');
+    let exact: string | undefined;
+    try {
+      const url = new URL(origin);
+      if (url.protocol === 'http:' || url.protocol === 'https:') exact = url.origin;
+    } catch {
+      exact = undefined;
+    }
+    if (exact !== origin) {
+      const hint = exact ? `; did you mean "${exact}"?` : '';
+      const rule = 'must be comma-separated http(s) origins like https://app.example.com';
+      throw new ConfigError(name, `${rule} (got "${origin}"${hint})`);
+    }
+    return origin;
+  });
+}
+
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || undefined;
@@ -103,5 +132,6 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     downloadLinkTtlSeconds: intVar(env, 'DOWNLOAD_LINK_TTL_SECONDS', 900, 10, 7 * 24 * 3600),
     importMaxBytes: intVar(env, 'IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    corsOrigins: originsVar(env, 'CORS_ORIGINS'),
   };
 }
