@@ -73,8 +73,8 @@ function urlVar(env: Env, name: string, protocols: string[]): string | undefined
 
 /**
  * CORS_ORIGINS: each item must be exactly what a browser sends as `Origin` (no path, no trailing slash, lower-case
- * host, no default port), since it is compared byte for byte. `*` is refused: the API takes bearer tokens, and a
- * wildcard would let any page a user visits drive it with a token it obtained.
+ * host, no default port), since it is compared byte for byte. `*` is refused on purpose: the operator names the
+ * front ends that may call the API rather than opening it to every page on the web.
  */
 function originsVar(env: Env, name: string): string[] {
   const raw = env[name];
@@ -82,13 +82,8 @@ function originsVar(env: Env, name: string): string[] {
   return raw.split(',').map((item) => {
     const origin = item.trim();
     if (origin === '*') throw new ConfigError(name, 'must list origins; the wildcard * is not supported');
-    let exact: string | undefined;
-    try {
-      const url = new URL(origin);
-      if (url.protocol === 'http:' || url.protocol === 'https:') exact = url.origin;
-    } catch {
-      exact = undefined;
-    }
+    const url = URL.parse(origin);
+    const exact = url && (url.protocol === 'http:' || url.protocol === 'https:') ? url.origin : undefined;
     if (exact !== origin) {
       const hint = exact ? `; did you mean "${exact}"?` : '';
       const rule = 'must be comma-separated http(s) origins like https://app.example.com';
