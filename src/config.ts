@@ -37,6 +37,8 @@ export interface Config {
   wsMaxConnectionsPerToken: number;
   /** Operations in flight per socket. */
   wsMaxSubscriptionsPerConnection: number;
+  /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -77,6 +79,28 @@ function urlVar(env: Env, name: string, protocols: string[]): string | undefined
   return raw.replace(/\/+$/, '');
 }
 
+/**
+ * CORS_ORIGINS: each item must be exactly what a browser sends as `Origin` (no path, no trailing slash, lower-case
+ * host, no default port), since it is compared byte for byte. `*` is refused on purpose: the operator names the
+ * front ends that may call the API rather than opening it to every page on the web.
+ */
+function originsVar(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((item) => {
+    const origin = item.trim();
+    if (origin === '*') throw new ConfigError(name, 'must list origins; the wildcard * is not supported');
+    const url = URL.parse(origin);
+    const exact = url && (url.protocol === 'http:' || url.protocol === 'https:') ? url.origin : undefined;
+    if (exact !== origin) {
+      const hint = exact ? `; did you mean "${exact}"?` : '';
+      const rule = 'must be comma-separated http(s) origins like https://app.example.com';
+      throw new ConfigError(name, `${rule} (got "${origin}"${hint})`);
+    }
+    return origin;
+  });
+}
+
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || undefined;
@@ -115,5 +139,6 @@ export function loadConfig(env: Env = process.env): Config {
     wsInitTimeoutMs: intVar(env, 'WS_INIT_TIMEOUT_MS', 10_000, 100, 10 * 60_000),
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
     wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
+    corsOrigins: originsVar(env, 'CORS_ORIGINS'),
   };
 }

@@ -8,6 +8,7 @@ import { buildAppSchema } from '../graphql/schema.ts';
 import { startSubscriptionServer } from '../graphql/ws.ts';
 import { errorForLog } from '../graphql/errors.ts';
 import type { Services } from '../services.ts';
+import { CORS_PATHS, corsMiddleware } from './cors.ts';
 import { forcesPreflight, PREFLIGHT_HEADERS } from './csrf.ts';
 import { EdgeError, edgeFailure, graphqlErrorBody } from './errors.ts';
 
@@ -45,6 +46,7 @@ export async function startHttpServer(
     res.status(ready.ok ? 200 : 503).json(ready);
   });
   app.get('/graphql', serveGraphiql);
+  if (services.config.corsOrigins.length > 0) app.use(CORS_PATHS, corsMiddleware(services.config.corsOrigins));
   const router = express.Router();
   for (const mount of routes) mount(router, services);
   app.use(router);

@@ -57,6 +57,21 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATA_DIR: '/d' }).storageDir).toBe('/d/backups');
   });
 
+  it('reads CORS_ORIGINS as exact origins, none by default', () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: ' ' }).corsOrigins).toEqual([]);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+  });
+
+  it('names the exact origin when CORS_ORIGINS has a path or trailing slash', () => {
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/' })).toThrow(
+      'did you mean "https://app.example.com"?',
+    );
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', APP_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
       port: 4000,
@@ -81,6 +96,15 @@ describe('loadConfig', () => {
     ['APP_SECRET', { NODE_ENV: 'production' }],
     ['DOWNLOAD_LINK_TTL_SECONDS', { DOWNLOAD_LINK_TTL_SECONDS: '1' }],
     ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '10' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: '*' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com/' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com/path' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://App.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com:443' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'app.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'ftp://app.example.com' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'null' }],
+    ['CORS_ORIGINS', { CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }],
   ])('stops with a message naming %s for %o', (variable, env) => {
     let error: unknown;
     try {
