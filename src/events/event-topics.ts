@@ -6,6 +6,8 @@ export type Topics = {
   backupEvent: [organizationId: string, payload: { backupId: string; kind: string; at: string }];
   notificationAdded: [userId: string, payload: { notificationId: string }];
   importJobUpdated: [importJobId: string, payload: { importJobId: string }];
+  /** The organization's retention settings changed, or a recompute or clearing of its record dates ended. */
+  retentionSettingsChanged: [organizationId: string, payload: { reason: 'SETTINGS' | 'RECOMPUTE_FINISHED' }];
 };
 
 export type TopicName = keyof Topics & string;

@@ -55,6 +55,7 @@ export interface CrmRecord {
   deletesAt?: Date | null;
   maskedAt?: Date | null;
   legalHold?: boolean;
+  retentionSource?: 'NONE' | 'POLICY' | 'CUSTOM';
   [field: string]: unknown;
 }
 

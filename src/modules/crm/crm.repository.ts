@@ -6,7 +6,7 @@ import { MODULES } from './crm.modules.ts';
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 const RETENTION_SELECT = `, retention_state as "retentionState", retention_ends_at as "retentionEndsAt",
-  deletes_at as "deletesAt", masked_at as "maskedAt", legal_hold as "legalHold"`;
+  deletes_at as "deletesAt", masked_at as "maskedAt", legal_hold as "legalHold", retention_source as "retentionSource"`;
 
 /** The select list of a module, computed once: camelCase aliases of every column. */
 const SELECT: Record<CrmModuleName, string> = Object.fromEntries(

@@ -2,19 +2,41 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { GraphQLContext } from '../../graphql/context.ts';
 import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
 import { notFound } from '../../shared/app-error.ts';
-import { User } from '../auth/auth.types.ts';
+import { User, type Viewer } from '../auth/auth.types.ts';
 import { CRM_MODULE_NAMES, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from './crm.modules.ts';
 import { RECORD_TYPES, RecordRetention, RetentionState, type RetentionStateName } from './crm.types.ts';
 
-/** Retention as a client sees it; dates are null until the organization's retention policy sets them. */
-export function recordRetention(record: CrmRecord): RecordRetention {
+/**
+ * Retention as `viewer` sees it; dates are null until the organization's retention policy sets them (a source
+ * with no date left, after a restore cleared it, reads NONE).
+ */
+export function recordRetention(record: RetentionFields, viewer: Pick<Viewer, 'role' | 'userId'>): RecordRetention {
+  const state = record.retentionState ?? 'ACTIVE';
+  const legalHold = record.legalHold ?? false;
+  const retentionEndsAt = record.retentionEndsAt ?? null;
   return {
-    state: record.retentionState ?? 'ACTIVE',
-    retentionEndsAt: record.retentionEndsAt ?? null,
+    state,
+    retentionEndsAt,
     deletesAt: record.deletesAt ?? null,
     maskedAt: record.maskedAt ?? null,
-    legalHold: record.legalHold ?? false,
+    legalHold,
+    source: retentionEndsAt ? (record.retentionSource ?? 'POLICY') : 'NONE',
+    canEdit: mayEditRetention(viewer, { ownerId: record.ownerId, state, legalHold }),
   };
+}
+
+type RetentionFields = Pick<CrmRecord, 'ownerId' | 'retentionState' | 'retentionEndsAt' | 'deletesAt' | 'maskedAt' | 'legalHold' | 'retentionSource'>;
+
+/**
+ * API.md §6 "Rules": an ADMIN may; a STANDARD user only on a record they own that is neither MASKED nor on hold
+ * (the same rule updateRecordRetention and resetRecordRetention enforce).
+ */
+export function mayEditRetention(
+  viewer: Pick<Viewer, 'role' | 'userId'>,
+  record: { ownerId: string | null; state: string; legalHold: boolean },
+): boolean {
+  if (viewer.role === 'ADMIN') return true;
+  return record.ownerId === viewer.userId && record.state !== 'MASKED' && !record.legalHold;
 }
 
 /**
@@ -91,7 +113,7 @@ function recordResolver(spec: ModuleSpec) {
 /** The list's `retentionState` filter and the type's `retention` field. */
 function withRetention(prototype: object): void {
   Arg('retentionState', () => RetentionState, { nullable: true })(prototype, 'list', 3);
-  defineFieldResolver(prototype, 'retention', () => RecordRetention, false, (record) => recordRetention(record));
+  defineFieldResolver(prototype, 'retention', () => RecordRetention, false, (record, ctx) => recordRetention(record, ctx.viewer));
 }
 
 /** `account` for `accountId`: the referenced record, through the request's loader (one query per module). */

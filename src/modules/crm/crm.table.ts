@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   date,
@@ -34,6 +35,15 @@ const retentionColumns = () => ({
   deletesAt: ts('deletes_at'),
   maskedAt: ts('masked_at'),
   legalHold: boolean('legal_hold').notNull().default(false),
+  /** Where the retention date comes from: none, the module's policy, or set by hand (kept by recomputes). */
+  retentionSource: text('retention_source', { enum: ['NONE', 'POLICY', 'CUSTOM'] })
+    .notNull()
+    .default('NONE'),
+  /**
+   * Bumped (from `retention_version_seq`) by every hand change of the record's retention: a recompute enqueued
+   * before the change carries a lower number and leaves the record alone (compared in its UPDATE).
+   */
+  retentionVersion: bigint('retention_version', { mode: 'number' }).notNull().default(0),
 });
 
 export const accounts = pgTable(
@@ -70,6 +80,7 @@ export const contacts = pgTable(
     index('contacts_org_deletes_idx').on(t.organizationId, t.deletesAt),
     index('contacts_account_idx').on(t.accountId),
     check('contacts_state_ck', sql`${t.retentionState} in ('ACTIVE', 'EXPIRED', 'MASKED')`),
+    check('contacts_retention_source_ck', sql`${t.retentionSource} in ('NONE', 'POLICY', 'CUSTOM')`),
   ],
 );
 
@@ -95,6 +106,7 @@ export const leads = pgTable(
     index('leads_org_retention_idx').on(t.organizationId, t.retentionEndsAt),
     index('leads_org_deletes_idx').on(t.organizationId, t.deletesAt),
     check('leads_state_ck', sql`${t.retentionState} in ('ACTIVE', 'EXPIRED', 'MASKED')`),
+    check('leads_retention_source_ck', sql`${t.retentionSource} in ('NONE', 'POLICY', 'CUSTOM')`),
   ],
 );
 

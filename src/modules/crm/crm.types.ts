@@ -11,6 +11,10 @@ export const RetentionState = { ACTIVE: 'ACTIVE', EXPIRED: 'EXPIRED', MASKED: 'M
 export type RetentionStateName = keyof typeof RetentionState;
 registerEnumType(RetentionState, { name: 'RetentionState' });
 
+export const RetentionDateSource = { NONE: 'NONE', POLICY: 'POLICY', CUSTOM: 'CUSTOM' } as const;
+export type RetentionDateSourceName = keyof typeof RetentionDateSource;
+registerEnumType(RetentionDateSource, { name: 'RetentionDateSource' });
+
 @ObjectType()
 export class RecordRetention {
   @Field(() => RetentionState) state!: RetentionStateName;
@@ -20,6 +24,12 @@ export class RecordRetention {
   deletesAt!: Date | null;
   @Field(() => GraphQLDateTimeISO, { nullable: true }) maskedAt!: Date | null;
   @Field(() => Boolean) legalHold!: boolean;
+  @Field(() => RetentionDateSource, {
+    description: 'CUSTOM: set on this record by hand; survives policy changes and recomputes',
+  })
+  source!: RetentionDateSourceName;
+  @Field(() => Boolean, { description: "May the viewer change this record's retention date" })
+  canEdit!: boolean;
 }
 
 /*

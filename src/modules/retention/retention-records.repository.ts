@@ -2,28 +2,19 @@
  * SQL over the retention columns of leads and contacts: set-based date computation (recompute batches, the
  * write hooks, the preview) and single-record changes (retention date, legal hold, unmask).
  *
- * All date arithmetic is `((ts AT TIME ZONE 'UTC') + interval) AT TIME ZONE 'UTC'`, i.e. calendar arithmetic in
- * UTC whatever the session's TimeZone, which is exactly `addPeriod` in retention-dates.ts (tested side by side).
+ * All date arithmetic is `((ts AT TIME ZONE tz) + interval) AT TIME ZONE tz` with tz the organization's time
+ * zone: calendar arithmetic on the organization's wall clock ("2 years" ends on the same local calendar day),
+ * whatever the session's TimeZone. With tz = 'UTC' it is exactly `addPeriod` in retention-dates.ts (tested side
+ * by side).
+ *
+ * Sources: a CUSTOM date (set by hand) is the record's own: recomputes keep it (and move only its deletion date
+ * with the policy's action period); only the organization switch turned off clears it.
  */
 import { MODULES } from '../crm/crm.modules.ts';
-import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
 import { periodToPgInterval, type RetentionModule, type RetentionRules } from './retention-dates.ts';
 import type { Queryable } from './retention.repository.ts';
 
-export type RetentionStateName = 'ACTIVE' | 'EXPIRED' | 'MASKED';
-
-export interface RecordRetentionRow {
-  id: string;
-  ownerId: string | null;
-  retentionState: RetentionStateName;
-  retentionEndsAt: Date | null;
-  deletesAt: Date | null;
-  maskedAt: Date | null;
-  legalHold: boolean;
-}
-
-const RETENTION_RETURNING = `id, owner_id as "ownerId", retention_state as "retentionState",
-  retention_ends_at as "retentionEndsAt", deletes_at as "deletesAt", masked_at as "maskedAt", legal_hold as "legalHold"`;
+export * from './record-retention.repository.ts';
 
 // Fixed sets, never client text: safe to place in SQL.
 const BASIS_COLUMN = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at' } as const;
@@ -32,13 +23,23 @@ export function utcPlus(timestamp: string, interval: string): string {
   return `((${timestamp} AT TIME ZONE 'UTC') + ${interval}) AT TIME ZONE 'UTC'`;
 }
 
+/** `timestamp` + `interval` on the wall clock of the time zone named by the SQL expression `zone` (a parameter). */
+export function zonedPlus(timestamp: string, interval: string, zone: string): string {
+  return `((${timestamp} AT TIME ZONE ${zone}) + ${interval}) AT TIME ZONE ${zone}`;
+}
+
+/** The row `t` holds a date set by hand (a CUSTOM source with its date still there). */
+const IS_CUSTOM = `(t.retention_source = 'CUSTOM' AND t.retention_ends_at IS NOT NULL)`;
+
 /**
  * The retention date a policy gives the row `t`: basis + retention period. A MASKED row keeps its own (masking
- * already happened on it; after the switch was off it has none, and the day it was masked stands in).
+ * already happened on it; after the switch was off it has none, and the day it was masked stands in); a CUSTOM
+ * date is the record's own.
  */
-function retentionDateSql(rules: RetentionRules, intervalParam: string): string {
-  const computed = utcPlus(`t.${BASIS_COLUMN[rules.basis]}`, `${intervalParam}::interval`);
-  return `CASE WHEN t.retention_state = 'MASKED' THEN coalesce(t.retention_ends_at, t.masked_at, ${computed}) ELSE ${computed} END`;
+function retentionDateSql(rules: RetentionRules, intervalParam: string, zoneParam: string): string {
+  const computed = zonedPlus(`t.${BASIS_COLUMN[rules.basis]}`, `${intervalParam}::interval`, `${zoneParam}::text`);
+  return `CASE WHEN t.retention_state = 'MASKED' THEN coalesce(t.retention_ends_at, t.masked_at, ${computed})
+    WHEN ${IS_CUSTOM} THEN t.retention_ends_at ELSE ${computed} END`;
 }
 
 /**
@@ -85,16 +86,32 @@ export interface BatchOutcome {
   changed: number;
 }
 
+/** What a recompute or clearing brings a page of records to. */
+export interface RuleTarget {
+  /** The policy in force, or undefined: no dates (the switch or the policy is off). */
+  rules: RetentionRules | undefined;
+  /** The organization switch is off: CUSTOM dates are cleared too ("permanently"). */
+  clearCustom: boolean;
+  /** The organization's IANA time zone, in which periods are counted. */
+  timeZone: string;
+  /** The recompute's version: rows changed by hand after it was enqueued (a higher version) are left alone. */
+  asOf?: number | null;
+}
+
 /**
- * Brings the records of one page to the rules: dates from `rules` (or none when `rules` is undefined: the switch
- * or the policy is off), and EXPIRED records whose retention date is now in the future back to ACTIVE. Rows that
- * already match are not written. Masked records stay masked.
+ * Brings the records of one page to the rules: dates from the policy (CUSTOM dates kept, their deletion date
+ * moved with the action period), or none; EXPIRED records whose retention date is now in the future back to
+ * ACTIVE. Rows that already match are not written. Masked records stay masked.
+ *
+ * Races are settled in the UPDATE itself: it writes a row only if its `retention_version` is still the one the
+ * dates were computed from (a hand change in between bumped it and wins) and, for a recompute, not above the
+ * version the recompute was enqueued at.
  */
 export async function applyRules(
   db: Queryable,
   module: RetentionModule,
   organizationId: string,
-  rules: RetentionRules | undefined,
+  target: RuleTarget,
   page: { after: Cursor; limit: number } | { id: string },
   now: Date,
 ): Promise<BatchOutcome> {
@@ -104,32 +121,40 @@ export async function applyRules(
     'after' in page
       ? [organizationId, page.after.createdAt, page.after.id, page.limit, now]
       : [organizationId, null, page.id, 1, now];
-  let update: string;
+  params.push(target.asOf ?? null, target.timeZone);
+  const { rules } = target;
+  let calc: string;
   if (rules) {
     params.push(periodToPgInterval(rules.retentionPeriod), periodToPgInterval(rules.actionPeriod));
-    update = `calc as (
-        select t.id, ${retentionDateSql(rules, '$6')} as ret from ${table} t join batch b on b.id = t.id
+    calc = `calc as (
+        select t.id, t.retention_version as ver, ${retentionDateSql(rules, '$8', '$7')} as ret,
+          CASE WHEN ${IS_CUSTOM} THEN 'CUSTOM' ELSE 'POLICY' END as src
+        from ${table} t join batch b on b.id = t.id
       ), next as (
-        select c.id, c.ret, ${utcPlus('c.ret', '$7::interval')} as del from calc c
-      ), upd as (
-        update ${table} t set retention_ends_at = n.ret, deletes_at = n.del,
-          retention_state = CASE WHEN t.retention_state = 'EXPIRED' AND n.ret > $5::timestamptz THEN 'ACTIVE' ELSE t.retention_state END
+        select c.id, c.ver, c.ret, ${zonedPlus('c.ret', '$9::interval', '$7::text')} as del, c.src from calc c
+      )`;
+  } else {
+    // Off: no dates, except CUSTOM ones while only the module's policy is off (the switch clears them too).
+    const keep = target.clearCustom ? 'false' : IS_CUSTOM;
+    calc = `next as (
+        select t.id, t.retention_version as ver,
+          CASE WHEN ${keep} THEN t.retention_ends_at END as ret, CASE WHEN ${keep} THEN t.deletes_at END as del,
+          CASE WHEN ${keep} THEN 'CUSTOM' ELSE 'NONE' END as src
+        from ${table} t join batch b on b.id = t.id where $7::text is not null
+      )`;
+  }
+  const update = `upd as (
+        update ${table} t set retention_ends_at = n.ret, deletes_at = n.del, retention_source = n.src,
+          retention_state = CASE WHEN t.retention_state = 'EXPIRED' AND (n.ret is null or n.ret > $5::timestamptz) THEN 'ACTIVE' ELSE t.retention_state END
         from next n
         where t.id = n.id and t.organization_id = $1
+          and t.retention_version = n.ver and ($6::bigint is null or t.retention_version <= $6::bigint)
           and (t.retention_ends_at is distinct from n.ret or t.deletes_at is distinct from n.del
-               or (t.retention_state = 'EXPIRED' and n.ret > $5::timestamptz))
+               or t.retention_source is distinct from n.src
+               or (t.retention_state = 'EXPIRED' and (n.ret is null or n.ret > $5::timestamptz)))
         returning 1)`;
-  } else {
-    update = `upd as (
-        update ${table} t set retention_ends_at = null, deletes_at = null,
-          retention_state = CASE WHEN t.retention_state = 'EXPIRED' THEN 'ACTIVE' ELSE t.retention_state END
-        from batch b
-        where t.id = b.id and t.organization_id = $1 and $5::timestamptz is not null
-          and (t.retention_ends_at is not null or t.deletes_at is not null or t.retention_state = 'EXPIRED')
-        returning 1)`;
-  }
   const { rows } = await db.query<{ lastId: string | null; lastCreatedAt: Date | null; scanned: number; changed: number }>(
-    `with batch as (${batch}), last as (select id, created_at from batch order by created_at desc, id desc limit 1), ${update}
+    `with batch as (${batch}), last as (select id, created_at from batch order by created_at desc, id desc limit 1), ${calc}, ${update}
      select (select id from last) as "lastId", (select created_at from last) as "lastCreatedAt",
             (select count(*) from batch)::int as scanned, (select count(*) from upd)::int as changed`,
     params,
@@ -146,6 +171,8 @@ export interface PreviewCounts {
   maskSoon: number;
   deleteNow: number;
   deleteSoon: number;
+  /** Records with a CUSTOM date, which the policy does not move. */
+  customRecords: number;
 }
 
 /**
@@ -157,16 +184,16 @@ export async function previewCounts(
   module: RetentionModule,
   organizationId: string,
   rules: RetentionRules,
-  now: Date,
-  until: Date,
+  window: { now: Date; until: Date; timeZone: string },
 ): Promise<PreviewCounts> {
   const table = MODULES[module].table;
   const { rows } = await db.query<PreviewCounts>(
     `with calc as (
-       select t.retention_state as state, t.legal_hold as hold, ${retentionDateSql(rules, '$3')} as ret
+       select t.retention_state as state, t.legal_hold as hold, ${retentionDateSql(rules, '$3', '$6')} as ret,
+              ${IS_CUSTOM} as custom
        from ${table} t where t.organization_id = $1
      ), d as (
-       select hold, ret, ${utcPlus('ret', '$4::interval')} as del,
+       select hold, ret, custom, ${zonedPlus('ret', '$4::interval', '$6::text')} as del,
               CASE WHEN state = 'EXPIRED' AND ret > $2::timestamptz THEN 'ACTIVE' ELSE state END as st
        from calc
      )
@@ -175,9 +202,17 @@ export async function previewCounts(
             count(*) filter (where not hold and st <> 'MASKED' and ret <= $2 and del > $2)::int as "maskNow",
             count(*) filter (where not hold and st <> 'MASKED' and ret > $2 and ret <= $5)::int as "maskSoon",
             count(*) filter (where not hold and del <= $2)::int as "deleteNow",
-            count(*) filter (where not hold and del > $2 and del <= $5)::int as "deleteSoon"
+            count(*) filter (where not hold and del > $2 and del <= $5)::int as "deleteSoon",
+            count(*) filter (where custom)::int as "customRecords"
      from d`,
-    [organizationId, now, periodToPgInterval(rules.retentionPeriod), periodToPgInterval(rules.actionPeriod), until],
+    [
+      organizationId,
+      window.now,
+      periodToPgInterval(rules.retentionPeriod),
+      periodToPgInterval(rules.actionPeriod),
+      window.until,
+      window.timeZone,
+    ],
   );
   return rows[0]!;
 }
@@ -199,98 +234,16 @@ export async function hasRetentionData(db: Queryable, module: RetentionModule, o
   return rows[0]?.found ?? false;
 }
 
-/** Records that are not MASKED: what stays ACTIVE when no policy is in force (EXPIRED ones go back to ACTIVE). */
-export async function countUnmasked(db: Queryable, module: RetentionModule, organizationId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `select count(*)::int as n from ${MODULES[module].table} where organization_id = $1 and retention_state <> 'MASKED'`,
+/** Records that are not MASKED (what stays ACTIVE when no policy is in force), and those with a CUSTOM date. */
+export async function countUnmasked(
+  db: Queryable,
+  module: RetentionModule,
+  organizationId: string,
+): Promise<{ unmasked: number; custom: number }> {
+  const { rows } = await db.query<{ unmasked: number; custom: number }>(
+    `select count(*) filter (where t.retention_state <> 'MASKED')::int as unmasked, count(*) filter (where ${IS_CUSTOM})::int as custom
+     from ${MODULES[module].table} t where t.organization_id = $1`,
     [organizationId],
   );
-  return rows[0]?.n ?? 0;
-}
-
-export async function findRecordRetention(
-  db: Queryable,
-  module: RetentionModule,
-  organizationId: string,
-  id: string,
-  lock = false,
-): Promise<RecordRetentionRow | undefined> {
-  const { rows } = await db.query<RecordRetentionRow>(
-    `select ${RETENTION_RETURNING} from ${MODULES[module].table} where organization_id = $1 and id = $2${lock ? ' for no key update' : ''}`,
-    [organizationId, id],
-  );
-  return rows[0];
-}
-
-export async function setRecordRetention(
-  db: Queryable,
-  module: RetentionModule,
-  organizationId: string,
-  id: string,
-  change: { retentionEndsAt: Date; deletesAt: Date; state: RetentionStateName },
-): Promise<RecordRetentionRow> {
-  const { rows } = await db.query<RecordRetentionRow>(
-    `update ${MODULES[module].table} set retention_ends_at = $3, deletes_at = $4, retention_state = $5
-     where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
-    [organizationId, id, change.retentionEndsAt, change.deletesAt, change.state],
-  );
-  return rows[0]!;
-}
-
-export async function setLegalHold(
-  db: Queryable,
-  module: RetentionModule,
-  organizationId: string,
-  id: string,
-  hold: boolean,
-): Promise<RecordRetentionRow | undefined> {
-  const { rows } = await db.query<RecordRetentionRow>(
-    `update ${MODULES[module].table} set legal_hold = $3 where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
-    [organizationId, id, hold],
-  );
-  return rows[0];
-}
-
-/** Puts the originals back from the vault: personal fields restored, ACTIVE, no longer masked. */
-export async function restoreMaskedRecord(
-  db: Queryable,
-  module: RetentionModule,
-  organizationId: string,
-  id: string,
-  originals: Partial<Record<PersonalField, string | null>>,
-  dates: { retentionEndsAt: Date; deletesAt: Date },
-): Promise<RecordRetentionRow> {
-  const params: unknown[] = [organizationId, id, dates.retentionEndsAt, dates.deletesAt];
-  const sets = PERSONAL_FIELDS[module].map((field) => {
-    params.push(originals[field] ?? null);
-    return `${MODULES[module].fields[field]!.column} = $${params.length}`;
-  });
-  const { rows } = await db.query<RecordRetentionRow>(
-    `update ${MODULES[module].table} set ${sets.join(', ')}, retention_state = 'ACTIVE', masked_at = null,
-       retention_ends_at = $3, deletes_at = $4
-     where organization_id = $1 and id = $2 returning ${RETENTION_RETURNING}`,
-    params,
-  );
-  return rows[0]!;
-}
-
-export async function findVaultEntry(
-  db: Queryable,
-  organizationId: string,
-  module: RetentionModule,
-  recordId: string,
-): Promise<Buffer | undefined> {
-  const { rows } = await db.query<{ ciphertext: Buffer }>(
-    'select ciphertext from retention_vault where organization_id = $1 and module = $2 and record_id = $3',
-    [organizationId, module, recordId],
-  );
-  return rows[0]?.ciphertext;
-}
-
-export async function deleteVaultEntry(db: Queryable, organizationId: string, module: RetentionModule, recordId: string): Promise<void> {
-  await db.query('delete from retention_vault where organization_id = $1 and module = $2 and record_id = $3', [
-    organizationId,
-    module,
-    recordId,
-  ]);
+  return rows[0] ?? { unmasked: 0, custom: 0 };
 }

@@ -5,7 +5,7 @@ import type { Viewer } from '../auth/auth.types.ts';
 import { isRetentionModule, MODULES, type CrmModuleName, type CrmRecord, type ModuleSpec } from '../crm/crm.modules.ts';
 import type { RecordWriteHooks } from '../crm/crm.service.ts';
 import { PERSONAL_FIELDS, type PersonalField } from './masking.ts';
-import { addPeriod, moveRetentionDate, type RetentionModule } from './retention-dates.ts';
+import { addPeriod, type RetentionModule } from './retention-dates.ts';
 import * as records from './retention-records.repository.ts';
 import { maskedRecordAdminOnly, recordOnLegalHold, retentionOff } from './retention.errors.ts';
 import * as repo from './retention.repository.ts';
@@ -30,8 +30,9 @@ export class RetentionRecordControl {
   }
 
   /**
-   * Owner or ADMIN on ACTIVE/EXPIRED records, ADMIN only on MASKED ones. The deletion date moves with the
-   * retention date; a future date makes an EXPIRED record ACTIVE again and unmasks a MASKED one from the vault.
+   * Owner or ADMIN on ACTIVE/EXPIRED records, ADMIN only on MASKED ones. The date becomes the record's own
+   * (CUSTOM: kept by recomputes and policy changes). The deletion date moves with it; a future date makes an
+   * EXPIRED record ACTIVE again and unmasks a MASKED one from the vault.
    */
   async updateRecordRetention(viewer: Viewer, module: CrmModuleName, id: string, retentionEndsAt: Date): Promise<records.RecordRetentionRow> {
     const target = checkTarget(module, id);
@@ -39,6 +40,29 @@ export class RetentionRecordControl {
     if (Number.isNaN(retentionEndsAt.getTime()) || retentionEndsAt.getTime() > latest.getTime()) {
       throw badInput('retentionEndsAt', 'must be a date at most 100 years ahead');
     }
+    return this.changeDates(viewer, target, id, async (client, policy, timeZone) => {
+      checkWithinPolicy(viewer, target, policy, retentionEndsAt, this.deps.clock.now());
+      const deletesAt = await records.plusPeriodInZone(client, retentionEndsAt, policy.actionPeriod, timeZone);
+      return { retentionEndsAt, deletesAt, source: 'CUSTOM' };
+    });
+  }
+
+  /** Back to the date the policy gives the record (source POLICY), with the same rights and effects as a change. */
+  resetRecordRetention(viewer: Viewer, module: CrmModuleName, id: string): Promise<records.RecordRetentionRow> {
+    const target = checkTarget(module, id);
+    return this.changeDates(viewer, target, id, async (client, policy, timeZone) => ({
+      ...(await records.policyDatesOf(client, target, viewer.organizationId, id, policy, timeZone)),
+      source: 'POLICY',
+    }));
+  }
+
+  /** One hand change of a record's dates: rights, the policy in force, unmasking, activity; one transaction. */
+  private changeDates(
+    viewer: Viewer,
+    target: RetentionModule,
+    id: string,
+    datesFor: (client: pg.PoolClient, policy: repo.PolicyRow, timeZone: string) => Promise<records.RetentionChange>,
+  ): Promise<records.RecordRetentionRow> {
     return runInTransaction(this.deps.pool, async (client, db) => {
       const rules = await repo.lockRules(client, viewer.organizationId, target);
       const current = await records.findRecordRetention(client, target, viewer.organizationId, id, true);
@@ -46,22 +70,22 @@ export class RetentionRecordControl {
       checkMayChange(viewer, target, current);
       const policy = repo.activePolicy(rules);
       if (!policy) throw retentionOff(target);
-      checkWithinPolicy(viewer, target, policy, retentionEndsAt, this.deps.clock.now());
-      const dates = moveRetentionDate(retentionEndsAt, policy);
-      const future = dates.retentionEndsAt.getTime() > this.deps.clock.now().getTime();
+      const change = await datesFor(client, policy, rules.timeZone);
+      const future = change.retentionEndsAt.getTime() > this.deps.clock.now().getTime();
       const unmask = future && current.retentionState === 'MASKED';
       const updated = unmask
-        ? await this.unmask(client, viewer.organizationId, target, id, dates)
+        ? await this.unmask(client, viewer.organizationId, target, id, change)
         : await records.setRecordRetention(client, target, viewer.organizationId, id, {
-            ...dates,
+            ...change,
             state: future && current.retentionState === 'EXPIRED' ? 'ACTIVE' : current.retentionState,
           });
+      const what = change.source === 'POLICY' ? 'Reset the retention date of a' : 'Changed the retention date of a';
       await this.deps.activity.record(
         {
           organizationId: viewer.organizationId,
-          kind: unmask ? 'retention.record_unmasked' : 'retention.record_date_changed',
+          kind: unmask ? 'retention.record_unmasked' : change.source === 'POLICY' ? 'retention.record_date_reset' : 'retention.record_date_changed',
           actorId: viewer.userId,
-          summary: `${unmask ? 'Unmasked a' : 'Changed the retention date of a'} ${MODULES[target].noun}`,
+          summary: `${unmask ? 'Unmasked a' : what} ${MODULES[target].noun}`,
           subjectType: target,
           subjectId: id,
           data: { before: retentionData(current), after: retentionData(updated) },
@@ -117,10 +141,12 @@ export class RetentionRecordControl {
    */
   private async afterWrite(client: pg.PoolClient, spec: ModuleSpec, record: CrmRecord): Promise<CrmRecord> {
     if (!spec.retention || !isRetentionModule(spec.module) || record.retentionState === 'MASKED') return record;
-    const policy = repo.activePolicy(await repo.lockRules(client, record.organizationId, spec.module));
+    const effective = await repo.lockRules(client, record.organizationId, spec.module);
+    const policy = repo.activePolicy(effective);
     if (!policy) return record;
     if (policy.basis === 'CREATED_AT' && record.retentionEndsAt) return record;
-    await records.applyRules(client, spec.module, record.organizationId, policy, { id: record.id }, this.deps.clock.now());
+    const target = { rules: policy, clearCustom: false, timeZone: effective.timeZone };
+    await records.applyRules(client, spec.module, record.organizationId, target, { id: record.id }, this.deps.clock.now());
     const fresh = await records.findRecordRetention(client, spec.module, record.organizationId, record.id);
     return fresh ? { ...record, ...fresh } : record;
   }
@@ -130,7 +156,7 @@ export class RetentionRecordControl {
     organizationId: string,
     module: RetentionModule,
     id: string,
-    dates: { retentionEndsAt: Date; deletesAt: Date },
+    change: records.RetentionChange,
   ): Promise<records.RecordRetentionRow> {
     const blob = await records.findVaultEntry(client, organizationId, module, id);
     if (!blob) {
@@ -142,7 +168,7 @@ export class RetentionRecordControl {
     }
     const plain = this.cipher.decrypt(blob, vaultContext(organizationId, module, id)).toString('utf8');
     const originals = pickPersonal(module, JSON.parse(plain) as Record<string, unknown>);
-    const restored = await records.restoreMaskedRecord(client, module, organizationId, id, originals, dates);
+    const restored = await records.restoreMaskedRecord(client, module, organizationId, id, originals, change);
     await records.deleteVaultEntry(client, organizationId, module, id);
     return restored;
   }
@@ -182,6 +208,7 @@ function checkWithinPolicy(viewer: Viewer, module: RetentionModule, policy: repo
 function retentionData(r: records.RecordRetentionRow): Record<string, unknown> {
   return {
     state: r.retentionState,
+    source: r.retentionSource,
     retentionEndsAt: r.retentionEndsAt?.toISOString() ?? null,
     deletesAt: r.deletesAt?.toISOString() ?? null,
   };

@@ -1,17 +1,11 @@
 import type { Job } from 'pg-boss';
 import type { QueueDefinition } from '../../jobs/registry.ts';
-import type { RetentionModule } from './retention-dates.ts';
-import { RETENTION_RECOMPUTE_QUEUE } from './retention.service.ts';
+import { RETENTION_RECOMPUTE_QUEUE, type RecomputeJob } from './retention-recompute.service.ts';
 
-export { RETENTION_RECOMPUTE_QUEUE };
+export { RETENTION_RECOMPUTE_QUEUE, type RecomputeJob };
 export const RETENTION_SWEEP_QUEUE = 'retention-sweep';
 /** Every 5 minutes (UTC); `retention sweep` on the CLI runs one at once. */
 export const RETENTION_SWEEP_CRON = '*/5 * * * *';
-
-export interface RecomputeJob {
-  organizationId: string;
-  module: RetentionModule;
-}
 
 const recompute: QueueDefinition<RecomputeJob> = {
   name: RETENTION_RECOMPUTE_QUEUE,
@@ -19,7 +13,7 @@ const recompute: QueueDefinition<RecomputeJob> = {
   queue: { expireInSeconds: 3600, retryLimit: 5, retryDelay: 5, retryBackoff: true, notify: true },
   work: { pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 1 },
   handler: async (services, jobs: Job<RecomputeJob>[]) => {
-    for (const job of jobs) await services.retention.recompute(job.data.organizationId, job.data.module);
+    for (const job of jobs) await services.retention.runRecomputeJob(job.data);
   },
 };
 

@@ -27,6 +27,8 @@ export interface PolicyRow extends RetentionPolicy {
 export interface EffectiveRules {
   orgEnabled: boolean;
   policy: PolicyRow | undefined;
+  /** The organization's IANA time zone: periods are counted on its calendar. */
+  timeZone: string;
 }
 
 const SETTINGS_SELECT = `organization_id as "organizationId", enabled, notice_days as "noticeDays",
@@ -140,17 +142,23 @@ export async function upsertPolicy(
  * configuration change (FOR NO KEY UPDATE) waits for them, so no write commits dates under stale rules.
  */
 export async function lockRules(db: Queryable, organizationId: string, module: RetentionModule): Promise<EffectiveRules> {
-  const { rows } = await db.query<{ org_enabled: boolean } & Partial<PolicySqlRow>>(
-    `select s.enabled as org_enabled, ${POLICY_COLUMNS}
+  const { rows } = await db.query<{ org_enabled: boolean; time_zone: string } & Partial<PolicySqlRow>>(
+    `select s.enabled as org_enabled, o.timezone as time_zone, ${POLICY_COLUMNS}
      from retention_settings s
+     join organizations o on o.id = s.organization_id
      left join retention_policies p on p.organization_id = s.organization_id and p.module = $2
      where s.organization_id = $1
      for share of s`,
     [organizationId, module],
   );
   const row = rows[0];
-  if (!row) return { orgEnabled: false, policy: undefined };
-  return { orgEnabled: row.org_enabled, policy: row.module ? toPolicy(row as PolicySqlRow) : undefined };
+  if (!row) return { orgEnabled: false, policy: undefined, timeZone: await organizationTimeZone(db, organizationId) };
+  return { orgEnabled: row.org_enabled, policy: row.module ? toPolicy(row as PolicySqlRow) : undefined, timeZone: row.time_zone };
+}
+
+export async function organizationTimeZone(db: Queryable, organizationId: string): Promise<string> {
+  const { rows } = await db.query<{ timezone: string }>('select timezone from organizations where id = $1', [organizationId]);
+  return rows[0]?.timezone ?? 'UTC';
 }
 
 /** The policy that sets dates now, or undefined when the switch or the policy is off. */

@@ -1,12 +1,13 @@
 import { GraphQLDateTimeISO } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
 import { User } from '../auth/auth.types.ts';
 import type { UserRow } from '../auth/auth.repository.ts';
+import { recordRetention } from '../crm/crm.resolver.ts';
 import { CrmModule, RecordRetention, type CrmModuleName } from '../crm/crm.types.ts';
 import type { RecordRetentionRow } from './retention-records.repository.ts';
 import type { PreviewView, SettingsView } from './retention.service.ts';
-import { RetentionPolicy, RetentionPolicyInput, RetentionPreview, RetentionSettings } from './retention.types.ts';
+import { RetentionPolicy, RetentionPolicyInput, RetentionPreview, RetentionSettings, RetentionSettingsInput } from './retention.types.ts';
 import type { PolicyRow } from './retention.repository.ts';
 
 @Resolver(() => RetentionSettings)
@@ -41,6 +42,38 @@ export class RetentionResolver {
     return ctx.services.retention.updatePolicy(ctx.viewer, input);
   }
 
+  @Authorized('ADMIN')
+  @Mutation(() => RetentionSettings, { description: 'The switch and the policies, atomically (the settings form)' })
+  saveRetentionSettings(
+    @Arg('input', () => RetentionSettingsInput) input: RetentionSettingsInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<SettingsView> {
+    return ctx.services.retention.saveSettings(ctx.viewer, input);
+  }
+
+  @Authorized('ADMIN')
+  @Subscription(() => RetentionSettings, {
+    description: 'On every change of the settings and when a recompute or clearing of record dates ends',
+    subscribe: ({ context }) => {
+      const ctx = context as GraphQLContext;
+      return ctx.services.pubsub.subscribe('retentionSettingsChanged', ctx.viewer.organizationId);
+    },
+  })
+  retentionSettingsChanged(@Ctx() ctx: GraphQLContext): Promise<SettingsView> {
+    // The event names no values: what the viewer sees is read now, within the viewer's organization.
+    return ctx.services.retention.getSettings(ctx.viewer.organizationId);
+  }
+
+  @Authorized()
+  @Mutation(() => RecordRetention, { description: 'Back to the policy’s date; same rights as updateRecordRetention' })
+  async resetRecordRetention(
+    @Arg('module', () => CrmModule) module: CrmModuleName,
+    @Arg('id', () => ID) id: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<RecordRetention> {
+    return toRecordRetention(await ctx.services.retention.records.resetRecordRetention(ctx.viewer, module, id), ctx);
+  }
+
   @Authorized()
   @Mutation(() => RecordRetention, { description: 'Owner or ADMIN; a MASKED record: ADMIN only (a future date unmasks it)' })
   async updateRecordRetention(
@@ -49,7 +82,7 @@ export class RetentionResolver {
     @Arg('retentionEndsAt', () => GraphQLDateTimeISO) retentionEndsAt: Date,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordRetention> {
-    return toRecordRetention(await ctx.services.retention.records.updateRecordRetention(ctx.viewer, module, id, retentionEndsAt));
+    return toRecordRetention(await ctx.services.retention.records.updateRecordRetention(ctx.viewer, module, id, retentionEndsAt), ctx);
   }
 
   @Authorized('ADMIN')
@@ -60,7 +93,7 @@ export class RetentionResolver {
     @Arg('hold', () => Boolean) hold: boolean,
     @Ctx() ctx: GraphQLContext,
   ): Promise<RecordRetention> {
-    return toRecordRetention(await ctx.services.retention.records.setLegalHold(ctx.viewer, module, id, hold));
+    return toRecordRetention(await ctx.services.retention.records.setLegalHold(ctx.viewer, module, id, hold), ctx);
   }
 
   @FieldResolver(() => User, { nullable: true })
@@ -77,7 +110,6 @@ export class RetentionPolicyFieldsResolver {
   }
 }
 
-function toRecordRetention(row: RecordRetentionRow): RecordRetention {
-  const { retentionState: state, retentionEndsAt, deletesAt, maskedAt, legalHold } = row;
-  return { state, retentionEndsAt, deletesAt, maskedAt, legalHold };
+function toRecordRetention(row: RecordRetentionRow, ctx: GraphQLContext): RecordRetention {
+  return recordRetention(row, ctx.viewer);
 }

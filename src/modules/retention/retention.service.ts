@@ -1,30 +1,22 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
-import { badInput } from '../../shared/app-error.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { ActivityService } from '../activity/activity.service.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import type { NotificationService } from '../notifications/notification.service.ts';
-import {
-  addPeriod,
-  RETENTION_MODULES,
-  validatePolicyInput,
-  type RetentionModule,
-  type RetentionPolicy,
-  type RetentionPolicyInput,
-} from './retention-dates.ts';
+import { addPeriod, RETENTION_MODULES, type RetentionModule, type RetentionPolicy, type RetentionPolicyInput } from './retention-dates.ts';
 import * as records from './retention-records.repository.ts';
 import { RetentionRecordControl } from './retention-records.service.ts';
+import { RETENTION_RECOMPUTE_QUEUE, RetentionRecomputes, type RecomputeJob } from './retention-recompute.service.ts';
+import { RetentionSettingsControl, validatedPolicy, type RetentionSettingsInput } from './retention-settings.service.ts';
 import { RetentionSweeper, type SweepOptions, type SweepResult } from './retention-sweep.service.ts';
 import * as repo from './retention.repository.ts';
 import { runInTransaction } from './retention.repository.ts';
 
-export const RETENTION_RECOMPUTE_QUEUE = 'retention-recompute';
+export { RETENTION_RECOMPUTE_QUEUE };
 /** Records per recompute batch: one short transaction each, so no module is locked for long. */
 export const RECOMPUTE_BATCH = 5_000;
-const MAX_NOTICE_DAYS = 90;
 const ANALYZE_AFTER_CHANGED = 10_000;
 
 export interface RetentionDeps {
@@ -48,6 +40,8 @@ export const DEFAULT_POLICY: Omit<RetentionPolicy, 'module'> = {
 
 export interface SettingsView {
   enabled: boolean;
+  /** A recompute or clearing of the organization's record dates is waiting or running. */
+  recomputing: boolean;
   noticeDays: number;
   updatedAt: Date | null;
   updatedById: string | null;
@@ -62,15 +56,20 @@ export interface PreviewView {
   actionDueWithin30Days: number;
   deletionDueNow: number;
   deletionDueWithin30Days: number;
+  customRecords: number;
 }
 
 /** Retention settings and policies, the preview, date recomputation; record control and the sweep delegated. */
 export class RetentionService {
   readonly records: RetentionRecordControl;
+  readonly recomputes: RetentionRecomputes;
+  private readonly settings: RetentionSettingsControl;
   private readonly sweeper: RetentionSweeper;
 
   constructor(private readonly deps: RetentionDeps) {
     this.records = new RetentionRecordControl(deps);
+    this.recomputes = new RetentionRecomputes(deps);
+    this.settings = new RetentionSettingsControl(deps, this.recomputes);
     this.sweeper = new RetentionSweeper(deps);
   }
 
@@ -82,6 +81,7 @@ export class RetentionService {
     );
     return {
       enabled: settings?.enabled ?? false,
+      recomputing: await this.recomputes.isRecomputing(organizationId),
       noticeDays: settings?.noticeDays ?? 7,
       updatedAt: settings?.updatedAt ?? null,
       updatedById: settings?.updatedById ?? null,
@@ -89,73 +89,26 @@ export class RetentionService {
     };
   }
 
-  /** The organization switch. Off clears every record's dates (masked records stay masked); on recomputes them. */
+  /** The organization switch. Off clears every record's dates, CUSTOM too (masked records stay masked); on recomputes them. */
   async setEnabled(viewer: Viewer, enabled: boolean): Promise<SettingsView> {
-    await runInTransaction(this.deps.pool, async (client, db) => {
-      const before = await repo.lockSettingsForChange(client, viewer.organizationId);
-      if (before.enabled === enabled) return;
-      await repo.updateSettings(client, viewer.organizationId, { enabled }, this.by(viewer));
-      await this.deps.activity.record(
-        {
-          organizationId: viewer.organizationId,
-          kind: 'retention.settings_changed',
-          actorId: viewer.userId,
-          summary: `Retention turned ${enabled ? 'on' : 'off'}`,
-          data: { before: { enabled: before.enabled }, after: { enabled } },
-        },
-        db,
-      );
-      for (const module of RETENTION_MODULES) await this.enqueueRecompute(client, viewer.organizationId, module);
-    });
+    await this.settings.setEnabled(viewer, enabled);
     return this.getSettings(viewer.organizationId);
   }
 
   async setNoticeDays(viewer: Viewer, days: number): Promise<SettingsView> {
-    if (!Number.isInteger(days) || days < 0 || days > MAX_NOTICE_DAYS) {
-      throw badInput('days', `must be an integer between 0 and ${MAX_NOTICE_DAYS}`);
-    }
-    await runInTransaction(this.deps.pool, async (client, db) => {
-      const before = await repo.lockSettingsForChange(client, viewer.organizationId);
-      if (before.noticeDays === days) return;
-      await repo.updateSettings(client, viewer.organizationId, { noticeDays: days }, this.by(viewer));
-      await this.deps.activity.record(
-        {
-          organizationId: viewer.organizationId,
-          kind: 'retention.settings_changed',
-          actorId: viewer.userId,
-          summary: `Retention notice period set to ${days} days`,
-          data: { before: { noticeDays: before.noticeDays }, after: { noticeDays: days } },
-        },
-        db,
-      );
-    });
+    await this.settings.setNoticeDays(viewer, days);
     return this.getSettings(viewer.organizationId);
   }
 
   /** Validates, saves, records before/after, and recomputes the module's record dates (a job) when rules changed. */
-  async updatePolicy(viewer: Viewer, input: RetentionPolicyInput): Promise<repo.PolicyRow> {
-    const policy = validatedPolicy(input);
-    return runInTransaction(this.deps.pool, async (client, db) => {
-      const settings = await repo.lockSettingsForChange(client, viewer.organizationId);
-      const before = (await repo.findPolicies(client, viewer.organizationId)).find((p) => p.module === policy.module);
-      if (before && samePolicy(before, policy)) return before;
-      const saved = await repo.upsertPolicy(client, viewer.organizationId, policy, this.by(viewer));
-      await this.deps.activity.record(
-        {
-          organizationId: viewer.organizationId,
-          kind: 'retention.policy_changed',
-          actorId: viewer.userId,
-          summary: `Retention policy of ${policy.module} changed`,
-          subjectType: 'RetentionPolicy',
-          subjectId: policy.module,
-          data: { module: policy.module, before: before ? policyData(before) : null, after: policyData(policy) },
-        },
-        db,
-      );
-      // With the switch off every date is already cleared, and turning it on recomputes.
-      if (settings.enabled) await this.enqueueRecompute(client, viewer.organizationId, policy.module);
-      return saved;
-    });
+  updatePolicy(viewer: Viewer, input: RetentionPolicyInput): Promise<repo.PolicyRow> {
+    return this.settings.updatePolicy(viewer, input);
+  }
+
+  /** The switch and the policies at once, atomically (the settings form). */
+  async saveSettings(viewer: Viewer, input: RetentionSettingsInput): Promise<SettingsView> {
+    await this.settings.save(viewer, input);
+    return this.getSettings(viewer.organizationId);
   }
 
   /** What `input` would do now and within 30 days, as the sweep would do it; changes nothing. */
@@ -163,11 +116,13 @@ export class RetentionService {
     const policy = validatedPolicy(input);
     const now = this.deps.clock.now();
     if (!policy.enabled) {
-      const activeRecords = await records.countUnmasked(this.deps.pool, policy.module, viewer.organizationId);
-      return { module: policy.module, activeRecords, ...ZERO_PREVIEW };
+      // Nothing in force: no date but CUSTOM ones (kept while the organization switch is on), and no sweep.
+      const c = await records.countUnmasked(this.deps.pool, policy.module, viewer.organizationId);
+      return { module: policy.module, activeRecords: c.unmasked, ...ZERO_PREVIEW, customRecords: c.custom };
     }
     const until = addPeriod(now, { value: 30, unit: 'DAYS' });
-    const c = await records.previewCounts(this.deps.pool, policy.module, viewer.organizationId, policy, now, until);
+    const timeZone = await repo.organizationTimeZone(this.deps.pool, viewer.organizationId);
+    const c = await records.previewCounts(this.deps.pool, policy.module, viewer.organizationId, policy, { now, until, timeZone });
     const del = policy.action === 'DELETE';
     return {
       module: policy.module,
@@ -177,20 +132,28 @@ export class RetentionService {
       actionDueWithin30Days: del ? c.deleteSoon : c.maskSoon,
       deletionDueNow: c.deleteNow,
       deletionDueWithin30Days: c.deleteSoon,
+      customRecords: c.customRecords,
     };
   }
 
   /**
    * Brings every record of the module to the rules in force now, in keyset batches of short transactions (the
    * job's body; safe to run twice, and in any order with other recomputes, because each batch reads the rules).
+   * `asOf`: the version the recompute was enqueued at; records changed by hand later are left alone.
    */
-  async recompute(organizationId: string, module: RetentionModule, batchSize = RECOMPUTE_BATCH): Promise<{ scanned: number; changed: number }> {
+  async recompute(
+    organizationId: string,
+    module: RetentionModule,
+    batchSize = RECOMPUTE_BATCH,
+    asOf: number | null = null,
+  ): Promise<{ scanned: number; changed: number }> {
     let after = records.FIRST_PAGE;
     const total = { scanned: 0, changed: 0 };
     for (;;) {
       const outcome = await runInTransaction(this.deps.pool, async (client) => {
-        const rules = repo.activePolicy(await repo.lockRules(client, organizationId, module));
-        return records.applyRules(client, module, organizationId, rules, { after, limit: batchSize }, this.deps.clock.now());
+        const effective = await repo.lockRules(client, organizationId, module);
+        const target = { rules: repo.activePolicy(effective), clearCustom: !effective.orgEnabled, timeZone: effective.timeZone, asOf };
+        return records.applyRules(client, module, organizationId, target, { after, limit: batchSize }, this.deps.clock.now());
       });
       total.scanned += outcome.scanned;
       total.changed += outcome.changed;
@@ -207,6 +170,12 @@ export class RetentionService {
     return total;
   }
 
+  /** A recompute job: the dates, then its tracking row finished with a `retentionSettingsChanged` event. */
+  async runRecomputeJob(job: RecomputeJob): Promise<void> {
+    await this.recompute(job.organizationId, job.module, RECOMPUTE_BATCH, job.asOf ?? null);
+    await this.recomputes.finish(job);
+  }
+
   /** Both modules, now (after a bulk load: records inserted without the write hooks). */
   async recomputeAll(organizationId: string): Promise<void> {
     for (const module of RETENTION_MODULES) {
@@ -220,14 +189,6 @@ export class RetentionService {
   sweep(opts: SweepOptions = {}): Promise<SweepResult> {
     return this.sweeper.sweep(opts);
   }
-
-  private async enqueueRecompute(client: pg.PoolClient, organizationId: string, module: RetentionModule): Promise<void> {
-    await enqueueInTransaction(this.deps.boss, client, RETENTION_RECOMPUTE_QUEUE, { organizationId, module });
-  }
-
-  private by(viewer: Viewer): { at: Date; userId: string } {
-    return { at: this.deps.clock.now(), userId: viewer.userId };
-  }
 }
 
 const ZERO_PREVIEW = {
@@ -237,24 +198,3 @@ const ZERO_PREVIEW = {
   deletionDueNow: 0,
   deletionDueWithin30Days: 0,
 };
-
-function validatedPolicy(input: RetentionPolicyInput): RetentionPolicy {
-  const result = validatePolicyInput(input);
-  if (!result.ok) throw badInput(result.field, result.rule);
-  return result.policy;
-}
-
-/** The policy as it goes into the activity stream: rules only, no personal data. */
-function policyData(p: RetentionPolicy): Record<string, unknown> {
-  return {
-    enabled: p.enabled,
-    basis: p.basis,
-    retentionPeriod: { ...p.retentionPeriod },
-    action: p.action,
-    actionPeriod: { ...p.actionPeriod },
-  };
-}
-
-function samePolicy(a: RetentionPolicy, b: RetentionPolicy): boolean {
-  return JSON.stringify(policyData(a)) === JSON.stringify(policyData(b));
-}

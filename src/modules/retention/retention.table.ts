@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   customType,
+  index,
   integer,
+  pgSequence,
   pgTable,
   primaryKey,
   text,
@@ -81,4 +84,28 @@ export const tombstones = pgTable(
     reason: text('reason').notNull(),
   },
   (t) => [primaryKey({ columns: [t.organizationId, t.module, t.recordId] })],
+);
+
+/** The numbers of `retention_version` (crm.table.ts) and of `retention_recomputes.as_of`: one order for both. */
+export const retentionVersionSeq = pgSequence('retention_version_seq');
+
+/**
+ * One row per recompute or clearing job of record dates, finished in the job's last transaction (with its
+ * `retentionSettingsChanged` event). `RetentionSettings.recomputing` reads the unfinished rows whose job is live.
+ */
+export const retentionRecomputes = pgTable(
+  'retention_recomputes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    organizationId: uuid('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    module: text('module').notNull(),
+    /** Records changed by hand after this number (retention_version > as_of) are left as they are. */
+    asOf: bigint('as_of', { mode: 'number' }).notNull(),
+    jobId: uuid('job_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [index('retention_recomputes_open_idx').on(t.organizationId).where(sql`${t.finishedAt} is null`)],
 );

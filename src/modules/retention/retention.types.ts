@@ -53,6 +53,8 @@ export class RetentionPolicyInput {
 export class RetentionSettings {
   @Field(() => Boolean, { description: 'The organization switch: off clears every record’s retention and deletion dates' })
   enabled!: boolean;
+  @Field(() => Boolean, { description: 'True while record dates are being recomputed or cleared' })
+  recomputing!: boolean;
   @Field(() => Int, { description: 'Days ahead admins are notified of records due to be masked or deleted (0 = never)' })
   noticeDays!: number;
   @Field(() => [RetentionPolicy], { description: 'LEADS and CONTACTS, always both' }) policies!: RetentionPolicy[];
@@ -72,4 +74,12 @@ export class RetentionPreview {
   @Field(() => Int, { description: 'Records deleted now (for MASK: masked records at the end of their masking period)' })
   deletionDueNow!: number;
   @Field(() => Int, { description: 'Records deleted within the next 30 days (not now)' }) deletionDueWithin30Days!: number;
+  @Field(() => Int, { description: 'Records with a CUSTOM date, which the policy does not move' }) customRecords!: number;
+}
+
+@InputType()
+export class RetentionSettingsInput {
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => [RetentionPolicyInput], { description: 'At most one per module (LEADS, CONTACTS); a module left out keeps its policy' })
+  policies!: RetentionPolicyInput[];
 }
