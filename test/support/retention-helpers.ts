@@ -118,3 +118,31 @@ export async function batchActivityTotal(pool: pg.Pool, organizationId: string, 
     [organizationId, pass ?? null],
   );
 }
+
+export const SAVE_SETTINGS = `mutation($input: RetentionSettingsInput!) { saveRetentionSettings(input: $input) {
+  enabled recomputing policies { module enabled basis retentionPeriod { value unit } action actionPeriod { value unit } updatedAt } } }`;
+export const RESET_RECORD_RETENTION = `mutation($module: CrmModule!, $id: ID!) {
+  resetRecordRetention(module: $module, id: $id) { state retentionEndsAt deletesAt maskedAt legalHold source canEdit } }`;
+export const CONTACT_RETENTION = `query($id: ID!) { contact(id: $id) { id firstName
+  retention { state retentionEndsAt deletesAt maskedAt legalHold source canEdit } } }`;
+
+export interface RetentionView {
+  state: string;
+  retentionEndsAt: string | null;
+  deletesAt: string | null;
+  maskedAt: string | null;
+  legalHold: boolean;
+  source: string;
+  canEdit: boolean;
+}
+
+/** A contact's first name and retention as `token`'s user sees them. */
+export async function contactRetention(gql: Gql, token: string, id: string): Promise<{ firstName: string | null; retention: RetentionView }> {
+  const data = await gqlOk<{ contact: { firstName: string | null; retention: RetentionView } }>(gql, token, CONTACT_RETENTION, { id });
+  return data.contact;
+}
+
+/** A CONTACTS policy input (MASK unless told), as the settings form sends it. */
+export function contactsPolicy(retention: { value: number; unit: string }, over: Partial<PolicyArgs> = {}): PolicyArgs & { enabled: boolean } {
+  return { module: 'CONTACTS', enabled: true, retentionPeriod: retention, action: 'MASK', actionPeriod: { value: 30, unit: 'DAYS' }, ...over };
+}
