@@ -121,6 +121,8 @@ export async function batchActivityTotal(pool: pg.Pool, organizationId: string, 
 
 export const SAVE_SETTINGS = `mutation($input: RetentionSettingsInput!) { saveRetentionSettings(input: $input) {
   enabled recomputing policies { module enabled basis retentionPeriod { value unit } action actionPeriod { value unit } updatedAt } } }`;
+export const SET_RECORD_RETENTION = `mutation($module: CrmModule!, $id: ID!, $at: DateTimeISO!) {
+  updateRecordRetention(module: $module, id: $id, retentionEndsAt: $at) { state retentionEndsAt deletesAt maskedAt legalHold source canEdit } }`;
 export const RESET_RECORD_RETENTION = `mutation($module: CrmModule!, $id: ID!) {
   resetRecordRetention(module: $module, id: $id) { state retentionEndsAt deletesAt maskedAt legalHold source canEdit } }`;
 export const CONTACT_RETENTION = `query($id: ID!) { contact(id: $id) { id firstName
