@@ -1,6 +1,10 @@
 /**
  * Retention periods and the per-record dates they produce (DESIGN.md "Retention"). Pure: all arithmetic is
  * calendar arithmetic in UTC, so it does not depend on the process's or the database session's time zone.
+ *
+ * Records' dates themselves are computed in SQL on the organization's calendar (retention-records.repository.ts,
+ * `zonedPlus`); with an organization in UTC that is exactly `addPeriod` here. The service uses `addPeriod` only for
+ * bounds that need no calendar of their own (100 years ahead, the preview's 30 days, a STANDARD user's limit).
  */
 import { RETENTION_MODULES, type RetentionModule } from '../crm/crm.modules.ts';
 
