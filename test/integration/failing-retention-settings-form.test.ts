@@ -83,6 +83,7 @@ describe('resetRecordRetention: the rights of updateRecordRetention, and nothing
   let other: TestOrg;
   let mine: string;
   let theirs: string;
+  let masked: string;
   const CUSTOM_AT = '2026-12-31T00:00:00.000Z';
   useOrgApp({ orgs: 2 }, (ready) => ({ t, org, other } = ready));
   beforeAll(async () => {
@@ -90,6 +91,7 @@ describe('resetRecordRetention: the rights of updateRecordRetention, and nothing
     const now = new Date().toISOString();
     [mine] = (await insertContacts(t.db.pool, org.organizationId, [{ createdAt: now, ownerId: org.standard.userId }])) as [string];
     [theirs] = (await insertContacts(t.db.pool, org.organizationId, [{ createdAt: now, ownerId: org.admin.userId }])) as [string];
+    [masked] = (await insertContacts(t.db.pool, org.organizationId, [{ createdAt: now, ownerId: org.standard.userId }])) as [string];
     await applyPolicy(t.gql, t.db.pool, org.admin.token, contactsPolicy({ value: 2, unit: 'YEARS' }));
     for (const id of [mine, theirs]) await gqlOk(t.gql, org.admin.token, SET_RECORD_RETENTION, { module: 'CONTACTS', id, at: CUSTOM_AT });
   });
@@ -107,6 +109,16 @@ describe('resetRecordRetention: the rights of updateRecordRetention, and nothing
     expectRefused(await reset(org.standard.token, mine), 'RECORD_ON_LEGAL_HOLD');
     await unchanged(mine);
     await gqlOk(t.gql, org.admin.token, 'mutation($id: ID!) { setLegalHold(module: CONTACTS, id: $id, hold: false) { legalHold } }', { id: mine });
+  });
+
+  it('a STANDARD owner on their masked record: MASKED_RECORD_ADMIN_ONLY', async () => {
+    const past = new Date(Date.now() - 86_400_000).toISOString();
+    await gqlOk(t.gql, org.admin.token, SET_RECORD_RETENTION, { module: 'CONTACTS', id: masked, at: past });
+    expect(await t.app.services.retention.sweep({ organizationId: org.organizationId })).toMatchObject({ masked: 1 });
+    const before = (await contactRetention(t.gql, org.admin.token, masked)).retention;
+    expect(before).toMatchObject({ state: 'MASKED', source: 'CUSTOM', retentionEndsAt: past });
+    expectRefused(await reset(org.standard.token, masked), 'MASKED_RECORD_ADMIN_ONLY');
+    expect((await contactRetention(t.gql, org.admin.token, masked)).retention).toEqual(before);
   });
 
   it('a module without retention: BAD_USER_INPUT naming module', async () => {
