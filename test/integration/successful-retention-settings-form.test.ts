@@ -89,6 +89,23 @@ describe('saveRetentionSettings, recomputing and retentionSettingsChanged', () =
     expect(await count(t.db.pool, 'select count(*)::int as n from retention_recomputes')).toBe(recomputes);
   });
 
+  it('a finished recompute forgets the organization’s recomputes older than 30 days', async () => {
+    await t.db.pool.query(
+      `insert into retention_recomputes (organization_id, module, as_of, created_at) values ($1, 'LEADS', 0, $2::timestamptz - interval '31 days')`,
+      [org.organizationId, clock.now()],
+    );
+    const old = () =>
+      count(t.db.pool, `select count(*)::int as n from retention_recomputes where organization_id = $1 and created_at < $2::timestamptz - interval '30 days'`, [
+        org.organizationId,
+        clock.now(),
+      ]);
+    expect(await old()).toBe(1);
+    await gqlOk(t.gql, org.admin.token, SAVE_SETTINGS, { input: { enabled: true, policies: [contactsPolicy({ value: 3, unit: 'YEARS' })] } });
+    await waitForRecompute(t.db.pool);
+    expect(await old()).toBe(0);
+    expect(await count(t.db.pool, 'select count(*)::int as n from retention_recomputes where finished_at is null and organization_id = $1', [org.organizationId])).toBe(0);
+  });
+
   it('recomputing is per organization, and a job cancelled or failed for good no longer counts', async () => {
     // A recompute of the other organization that waits (startAfter in an hour): its tracking row and live job.
     const jobId = await t.app.services.boss.send(

@@ -37,6 +37,17 @@ export async function finishRecompute(db: Queryable, id: string, organizationId:
   return (rowCount ?? 0) > 0;
 }
 
+/**
+ * Forgets the organization's recomputes older than 30 days, finished or not: pg-boss has deleted their jobs by
+ * then (7 days), so they no longer count, and the table stays the size of one month of settings changes.
+ */
+export async function pruneRecomputes(db: Queryable, organizationId: string, now: Date): Promise<void> {
+  await db.query(`delete from retention_recomputes where organization_id = $1 and created_at < $2::timestamptz - interval '30 days'`, [
+    organizationId,
+    now,
+  ]);
+}
+
 export async function isRecomputing(db: Queryable, organizationId: string, queue: string): Promise<boolean> {
   const { rows } = await db.query<{ busy: boolean }>(
     `select exists (

@@ -36,7 +36,9 @@ export class RetentionRecomputes {
     const { recomputeId, organizationId } = job;
     if (!recomputeId) return;
     await withTransaction(this.deps.pool, async (tx) => {
-      if (!(await tracking.finishRecompute(tx.q, recomputeId, organizationId, this.deps.clock.now()))) return;
+      const now = this.deps.clock.now();
+      if (!(await tracking.finishRecompute(tx.q, recomputeId, organizationId, now))) return;
+      await tracking.pruneRecomputes(tx.q, organizationId, now);
       await tx.q.query(eventNotifyQuery('retentionSettingsChanged', organizationId, { reason: 'RECOMPUTE_FINISHED' }));
     });
   }
