@@ -104,6 +104,8 @@ describe('behind PgBouncer in transaction pooling mode', () => {
     );
     // One event listener per process (api and worker) and the worker's pg-boss listener, all on PostgreSQL itself.
     expect(Object.fromEntries(rows.map((r) => [r.name, r.n]))).toEqual({ 'crm-data-admin-listen': 2, 'crm-data-admin-jobs-listen': 1 });
+    // A query now, so the api's pool holds a client (node-postgres closes idle ones after 10 s).
+    expect((await api.gql(org.admin.token, '{ viewer { id } }')).errors).toBeUndefined();
     const names = (await bouncer.clients()).filter((c) => c.database === new URL(db.url).pathname.slice(1)).map((c) => c.applicationName);
     expect(names).toContain('crm-data-admin-api'); // the app's queries really go through the pooler…
     expect(names).toContain('crm-data-admin-jobs');
