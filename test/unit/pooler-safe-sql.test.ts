@@ -21,6 +21,8 @@ const RULES: { what: string; pattern: RegExp }[] = [
   { what: 'a session advisory lock', pattern: /pg_(?:try_)?advisory_lock(?:_shared)?\(/ },
   { what: 'LISTEN', pattern: /(?<![a-z])['"`]\s*LISTEN\s/i }, // not "the workers' LISTEN connection"
   { what: 'a session-level SET (use SET LOCAL or set_config(..., true))', pattern: /['"`;]\s*set\s+(?!local\b|null\b|default\b)(?:session\s+)?[a-z_.]+\s*(?:=|to\b)/i },
+  // node-postgres sends these as startup parameters, which PgBouncer 1.18 refuses ("unsupported startup parameter").
+  { what: 'a startup parameter PgBouncer refuses', pattern: /\b(?:statement_timeout|lock_timeout|idle_in_transaction_session_timeout)\s*:|\boptions\s*:\s*['"`]\s*-c/ },
   { what: 'a temporary table', pattern: /create\s+(?:temp|temporary)\s+table/i },
   { what: 'a cursor held across transactions', pattern: /declare\s+\w+\s+(?:[a-z ]+\s+)?cursor\s+with\s+hold/i },
 ];
@@ -57,6 +59,8 @@ describe('SQL sent through DATABASE_URL is safe behind a transaction pooler', ()
     ["await client.query('set statement_timeout = 5000');", 'a session-level SET'],
     ["await client.query('begin; set search_path to x');", 'a session-level SET'],
     ["await q.query('create temporary table t (id int)');", 'a temporary table'],
+    ['new pg.Pool({ connectionString: url, statement_timeout: 5000 });', 'a startup parameter PgBouncer refuses'],
+    ["new pg.Client({ connectionString: url, options: '-c lock_timeout=1000' });", 'a startup parameter PgBouncer refuses'],
   ])('recognises %j as %s', (source, what) => {
     expect(findViolations({ 'modules/x/x.repository.ts': source }).join()).toContain(what);
   });
@@ -68,6 +72,8 @@ describe('SQL sent through DATABASE_URL is safe behind a transaction pooler', ()
     "text('owner_id').references(() => users.id, { onDelete: 'set null' })",
     "await q.query('select pg_advisory_xact_lock($1, hashtext($2))', [1, id]);",
     "await client.query(`select set_config('statement_timeout', $1, true)`, ['5000']);",
+    "await client.query('begin; set local statement_timeout = 5000');",
+    'const options: BackupOptions = { keepArchives: 3 };',
   ])('lets %j through', (source) => {
     expect(findViolations({ 'modules/x/x.repository.ts': source })).toEqual([]);
   });
