@@ -38,7 +38,14 @@ const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
 
 export interface AppOptions {
   config: Config;
+  /** Every short query and transaction; may point at PgBouncer in transaction pooling mode. */
   databaseUrl: string;
+  /**
+   * Session-mode URL (DATABASE_DIRECT_URL) for what a transaction pooler cannot carry: LISTEN (events and the
+   * job workers' wake-ups), the migration's session advisory lock, and the backup's snapshot read. Default:
+   * `databaseUrl`.
+   */
+  databaseDirectUrl?: string;
   appSecret: string;
   role?: Role;
   log?: Logger;
@@ -74,18 +81,19 @@ export interface App {
 export async function createApp(opts: AppOptions): Promise<App> {
   const role = opts.role ?? 'all';
   const log = opts.log ?? createLogger(opts.config.logLevel, { role });
+  const directUrl = opts.databaseDirectUrl ?? opts.databaseUrl;
   const database = createDatabase(opts.databaseUrl, { max: 20, applicationName: `crm-data-admin-${role}` });
   const closers: (() => Promise<unknown>)[] = [() => database.close()];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch((err: Error) => log.error({ err: err.message }, 'error while closing'));
   };
   try {
-    await runMigrations(database.pool);
-    const events = new EventBus(database.pool, opts.databaseUrl, log);
+    await runMigrations(database.pool, directUrl);
+    const events = new EventBus(database.pool, directUrl, log);
     await events.ready();
     closers.push(() => events.close());
     const worker = role !== 'api' && !opts.headless;
-    const boss = createBoss(opts.databaseUrl, log, { worker });
+    const boss = createBoss({ url: opts.databaseUrl, listenUrl: directUrl }, log, { worker });
     await boss.start();
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
@@ -124,7 +132,9 @@ function buildServices(
   const backups = createBackupService(
     {
       pool, db, boss, clock, log, activity, notifications, blobs: storage,
-      databaseUrl: opts.databaseUrl,
+      // One REPEATABLE READ transaction for the whole archive: minutes on a large organization, too long to pin
+      // one of a transaction pooler's server connections (and past the timeouts such poolers are given).
+      snapshotDatabaseUrl: opts.databaseDirectUrl ?? opts.databaseUrl,
       appSecret: opts.appSecret,
       config: () => services.config,
     },

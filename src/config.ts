@@ -14,8 +14,13 @@ export interface Config {
    * NODE_ENV=development; any other value, or none, hides them (they are logged either way).
    */
   exposeErrors: boolean;
-  /** Unset: an embedded PostgreSQL under `dataDir/pg`. */
+  /** Unset: an embedded PostgreSQL under `dataDir/pg`. May point at PgBouncer in transaction pooling mode. */
   databaseUrl: string | undefined;
+  /**
+   * A session-mode connection (PostgreSQL itself, or a session-pooling PgBouncer) for what a transaction pooler
+   * cannot carry: LISTEN, session advisory locks, long snapshot reads. Unset: the same as `databaseUrl`.
+   */
+  databaseDirectUrl: string | undefined;
   dataDir: string;
   storageDir: string;
   port: number;
@@ -119,12 +124,19 @@ export function loadConfig(env: Env = process.env): Config {
   if (production && appSecret === undefined) {
     throw new ConfigError('APP_SECRET', 'is required when NODE_ENV=production');
   }
+  const databaseUrl = urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseDirectUrl = urlVar(env, 'DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']);
+  // Without DATABASE_URL the service runs on its embedded PostgreSQL: a direct URL beside it would be ignored.
+  if (databaseDirectUrl !== undefined && databaseUrl === undefined) {
+    throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL too (it is the session-mode way to the same database)');
+  }
   const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   return {
     nodeEnv,
     production,
     exposeErrors: nodeEnv === 'development',
-    databaseUrl: urlVar(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
+    databaseDirectUrl: databaseDirectUrl ?? databaseUrl,
     dataDir,
     storageDir: path.resolve(env.STORAGE_DIR || path.join(dataDir, 'backups')),
     port,

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const { resolveDatabase } = await import('./cli/database.ts');
   const database = await resolveDatabase(config, log);
   try {
-    await run({ config, log, databaseUrl: database.url });
+    await run({ config, log, databaseUrl: database.url, databaseDirectUrl: database.directUrl });
     return 0;
   } finally {
     await database.stop();

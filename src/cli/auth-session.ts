@@ -10,7 +10,7 @@ import type { CommandContext } from './command.ts';
 export async function withAuth<T>(ctx: CommandContext, fn: (auth: AuthService) => Promise<T>): Promise<T> {
   const database = createDatabase(ctx.databaseUrl, { max: 2, applicationName: 'crm-data-admin-cli' });
   try {
-    await runMigrations(database.pool);
+    await runMigrations(database.pool, ctx.databaseDirectUrl);
     return await fn(new AuthService(database.pool, database.db));
   } finally {
     await database.close();

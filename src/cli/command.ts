@@ -6,6 +6,8 @@ export interface CommandContext {
   config: Config;
   log: Logger;
   databaseUrl: string;
+  /** Session-mode URL (DATABASE_DIRECT_URL, default databaseUrl): migrations take a session advisory lock. */
+  databaseDirectUrl: string;
 }
 
 /**

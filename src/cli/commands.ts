@@ -83,7 +83,7 @@ const migrate: Command = () => {
     const [{ default: pg }, { runMigrations }] = await Promise.all([import('pg'), import('../db/migrate.ts')]);
     const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 1, application_name: 'crm-data-admin-cli' });
     try {
-      await runMigrations(pool);
+      await runMigrations(pool, ctx.databaseDirectUrl);
       printJson({ migrated: true });
     } finally {
       await pool.end();

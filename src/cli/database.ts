@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.ts';
 
 export interface ResolvedDatabase {
   url: string;
+  /** Session-mode URL for LISTEN, session advisory locks and snapshot reads (DATABASE_DIRECT_URL); else `url`. */
+  directUrl: string;
   embedded: boolean;
   /** Stops an embedded server this process started; a no-op otherwise. */
   stop(): Promise<void>;
@@ -15,7 +17,10 @@ export interface ResolvedDatabase {
  * started it (its port is recorded there), else started here.
  */
 export async function resolveDatabase(config: Config, log: Logger): Promise<ResolvedDatabase> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: false, stop: async () => undefined };
+  if (config.databaseUrl) {
+    const directUrl = config.databaseDirectUrl ?? config.databaseUrl;
+    return { url: config.databaseUrl, directUrl, embedded: false, stop: async () => undefined };
+  }
   const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log });
-  return { url: server.url, embedded: true, stop: () => server.stop() };
+  return { url: server.url, directUrl: server.url, embedded: true, stop: () => server.stop() };
 }

@@ -13,7 +13,8 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
   const database = await resolveDatabase(config, log);
   let app: App;
   try {
-    app = await createApp({ config, databaseUrl: database.url, appSecret: await resolveAppSecret(config), log, role });
+    const appSecret = await resolveAppSecret(config);
+    app = await createApp({ config, databaseUrl: database.url, databaseDirectUrl: database.directUrl, appSecret, log, role });
   } catch (error) {
     await database.stop();
     throw error;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 // Any constant works; it only has to be the same in every process that migrates this database.
@@ -12,21 +12,37 @@ const MIGRATION_LOCK = 7_201_771;
  * migration runs under an advisory lock: the first applies, the others wait and then find nothing to do.
  * Every CLI command and every start comes through here, nearly always with nothing to apply: that case is one
  * query, without the lock and without loading the migrator.
+ *
+ * The lock is a session lock, so lock, migration and unlock must share one server session: behind PgBouncer in
+ * transaction mode each statement may land on another server connection (the unlock would miss, and the lock
+ * would stay held by a pooled connection). `directUrl` (DATABASE_DIRECT_URL) gives that session; without it a
+ * client of `pool` does.
  */
-export async function runMigrations(pool: pg.Pool): Promise<void> {
+export async function runMigrations(pool: pg.Pool, directUrl?: string): Promise<void> {
   if (await migrationsApplied(pool)) return;
   const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
-  const client = await pool.connect();
+  const session = await openSession(pool, directUrl);
   try {
-    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await session.client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
-      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_DIR });
+      await migrate(drizzle(session.client), { migrationsFolder: MIGRATIONS_DIR });
     } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await session.client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    await session.done();
   }
+}
+
+async function openSession(pool: pg.Pool, directUrl: string | undefined): Promise<{ client: pg.Client | pg.PoolClient; done(): Promise<void> }> {
+  if (directUrl === undefined) {
+    const client = await pool.connect();
+    return { client, done: async () => client.release() };
+  }
+  const client = new pg.Client({ connectionString: directUrl, application_name: 'crm-data-admin-migrate' });
+  client.on('error', () => undefined); // a lost connection fails the next query instead of crashing the process
+  await client.connect();
+  return { client, done: () => client.end() };
 }
 
 /** Readiness: every migration in migrations/ is recorded as applied. */

@@ -32,6 +32,8 @@ export interface TestApp {
 export interface StartOptions {
   /** Another app's database (two processes on one database); by default a database of this app's own. */
   db?: TestDatabase;
+  /** Where the app's queries go, e.g. PgBouncer in front of `db`; `db`'s own URL then serves as DATABASE_DIRECT_URL. */
+  databaseUrl?: string;
   role?: Role;
   clock?: Clock;
   env?: Record<string, string>;
@@ -47,7 +49,8 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp & {
   const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: dataDir, ...opts.env });
   const app = await createApp({
     config,
-    databaseUrl: db.url,
+    databaseUrl: opts.databaseUrl ?? db.url,
+    databaseDirectUrl: db.url,
     appSecret: TEST_SECRET,
     role: opts.role ?? 'all',
     clock: opts.clock,

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       production: false,
       exposeErrors: false,
       databaseUrl: undefined,
+      databaseDirectUrl: undefined,
       dataDir: path.resolve('./.data'),
       storageDir: path.resolve('./.data/backups'),
       port: 4000,
@@ -48,6 +49,13 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       downloadLinkTtlSeconds: 60,
     });
+  });
+
+  it('uses DATABASE_URL for session-bound work unless DATABASE_DIRECT_URL is set', () => {
+    const pooled = 'postgres://app@pgbouncer:6432/crm';
+    expect(loadConfig({ DATABASE_URL: pooled }).databaseDirectUrl).toBe(pooled);
+    const config = loadConfig({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: 'postgresql://app@db:5432/crm' });
+    expect(config).toMatchObject({ databaseUrl: pooled, databaseDirectUrl: 'postgresql://app@db:5432/crm' });
   });
 
   it('derives links from the port, and from localhost when listening on every interface', () => {
@@ -89,6 +97,9 @@ describe('loadConfig', () => {
     ['PORT', { PORT: ' 80' }],
     ['DATABASE_URL', { DATABASE_URL: 'not a url' }],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+    ['DATABASE_DIRECT_URL', { DATABASE_URL: 'postgres://pgbouncer:6432/crm', DATABASE_DIRECT_URL: 'not a url' }],
+    ['DATABASE_DIRECT_URL', { DATABASE_URL: 'postgres://pgbouncer:6432/crm', DATABASE_DIRECT_URL: 'mysql://db/crm' }],
+    ['DATABASE_DIRECT_URL', { DATABASE_DIRECT_URL: 'postgres://db:5432/crm' }],
     ['PUBLIC_URL', { PUBLIC_URL: 'ftp://example.com' }],
     ['PUBLIC_URL', { PUBLIC_URL: 'example.com' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'verbose' }],

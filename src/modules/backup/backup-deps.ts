@@ -34,7 +34,8 @@ export interface BackupDeps {
   activity: ActivityService;
   notifications: NotificationService;
   blobs: BlobStore;
-  databaseUrl: string;
+  /** Where the archive's snapshot read connects: the session-mode URL (DATABASE_DIRECT_URL), not a pooler. */
+  snapshotDatabaseUrl: string;
   appSecret: string;
   /** Read on use: the app learns its public URL only once it listens (PORT=0). */
   config(): { publicUrl: string; downloadLinkTtlSeconds: number };

@@ -107,7 +107,7 @@ export class BackupRunner {
     if (!organization) throw new Error('organization not found');
     const fileName = builder.archiveFileName(organization.name, row.startedAt ?? deps.clock.now());
     const result: ArchiveResult = await builder.buildArchive({
-      connectionString: deps.databaseUrl,
+      connectionString: deps.snapshotDatabaseUrl,
       organizationId: row.organizationId,
       organization: { id: organization.id, name: organization.name },
       backupId: row.id,

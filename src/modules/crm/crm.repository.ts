@@ -33,12 +33,12 @@ export async function findRecord(
   id: string,
   lock = false,
 ): Promise<CrmRecord | undefined> {
-  // Named: the lookup behind `contact(id)` and every update is parsed and planned once per connection.
-  const { rows } = await db.query<CrmRecord>({
-    name: `crm_find_${spec.table}${lock ? '_for_update' : ''}`,
-    text: `select ${SELECT[spec.module]} from ${spec.table} where organization_id = $1 and id = $2${lock ? ' for update' : ''}`,
-    values: [organizationId, id],
-  });
+  // Unnamed on purpose: a named statement lives in one server session, and PgBouncer in transaction mode (1.18)
+  // lends sessions to other clients ("prepared statement already exists / does not exist").
+  const { rows } = await db.query<CrmRecord>(
+    `select ${SELECT[spec.module]} from ${spec.table} where organization_id = $1 and id = $2${lock ? ' for update' : ''}`,
+    [organizationId, id],
+  );
   return rows[0];
 }
 
