@@ -168,21 +168,22 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Aborts incomplete multipart uploads of exactly this object (a killed writer's). Stores that cannot list them
-   * (NotImplemented, e.g. s3rver) rely on the bucket's lifecycle rule instead; that is logged, not fatal.
+   * Aborts incomplete multipart uploads of exactly this object (a killed writer's). Best effort: the object's own
+   * deletion must not depend on it, so a store that cannot list them (NotImplemented, e.g. s3rver) or credentials
+   * without the permission are logged, and the bucket's lifecycle rule removes what is left.
    */
   private async abortUnfinished(objectKey: string): Promise<void> {
-    let uploads;
     try {
-      uploads = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: objectKey }));
+      const uploads = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: objectKey }));
+      for (const unfinished of uploads.Uploads ?? []) {
+        if (unfinished.Key !== objectKey || !unfinished.UploadId) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: unfinished.UploadId }));
+      }
     } catch (error) {
-      if (!(error instanceof S3ServiceException) || error.name !== 'NotImplemented') throw error;
-      this.log.debug({ key: objectKey }, 'the object store cannot list multipart uploads; its lifecycle rule removes unfinished ones');
-      return;
-    }
-    for (const unfinished of uploads.Uploads ?? []) {
-      if (unfinished.Key !== objectKey || !unfinished.UploadId) continue;
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: objectKey, UploadId: unfinished.UploadId }));
+      const unsupported = error instanceof S3ServiceException && error.name === 'NotImplemented';
+      const message = 'could not abort unfinished multipart uploads; the bucket lifecycle rule must remove them';
+      if (unsupported) this.log.debug({ key: objectKey }, message);
+      else this.log.warn({ key: objectKey, err: (error as Error).message }, message);
     }
   }
 
