@@ -58,6 +58,21 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/**
+ * The store refused an operation (an S3 error such as NoSuchBucket or AccessDenied). `code` is the store's own
+ * error name: safe to show to admins (no paths, keys or credentials).
+ */
+export class BlobStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'BlobStoreError';
+  }
+}
+
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export const PARTIAL_SUFFIX = '.part';
 

@@ -15,6 +15,7 @@ import type { Logger } from '../shared/logger.ts';
 import {
   assertBlobKey,
   BlobNotFoundError,
+  BlobStoreError,
   type BlobInfo,
   type BlobStore,
   type BlobUpload,
@@ -89,7 +90,9 @@ export class S3BlobStore implements BlobStore {
       queueSize: this.queueSize,
       leavePartsOnError: false, // a failed upload aborts its multipart upload (where the store implements that)
     });
-    const done = upload.done();
+    const done = upload.done().catch((error: unknown) => {
+      throw storeError(error, 'upload');
+    });
     const stream = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         hash.update(chunk);
@@ -145,7 +148,7 @@ export class S3BlobStore implements BlobStore {
       return res.Body as Readable; // Node's SDK runtime: an http.IncomingMessage
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(key);
-      throw error;
+      throw storeError(error, 'read');
     }
   }
 
@@ -155,7 +158,7 @@ export class S3BlobStore implements BlobStore {
       return { key, size: res.ContentLength ?? 0, modifiedAt: res.LastModified ?? new Date(0) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw error;
+      throw storeError(error, 'stat');
     }
   }
 
@@ -163,7 +166,9 @@ export class S3BlobStore implements BlobStore {
     const objectKey = this.objectKey(key);
     await this.abortUnfinished(objectKey);
     const existed = (await this.stat(key)) !== undefined;
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })).catch((error: unknown) => {
+      throw storeError(error, 'delete');
+    });
     return existed;
   }
 
@@ -199,6 +204,12 @@ export class S3BlobStore implements BlobStore {
     assertBlobKey(key);
     return this.prefix ? `${this.prefix}/${key}` : key;
   }
+}
+
+/** S3's refusals as BlobStoreError (their name is the code admins see); anything else as it came. */
+function storeError(error: unknown, operation: string): unknown {
+  if (!(error instanceof S3ServiceException)) return error;
+  return new BlobStoreError(`object store refused the ${operation}: ${error.name}`, error.name, { cause: error });
 }
 
 function isNotFound(error: unknown): boolean {
