@@ -196,7 +196,9 @@ export class S3BlobStore implements BlobStore {
   private async verifySize(key: string, objectKey: string, written: number): Promise<void> {
     const stored = await this.stat(key);
     if (stored?.size === written) return;
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })).catch((error: unknown) => {
+      throw storeError(error, 'delete');
+    });
     throw new Error(`object store kept ${stored?.size ?? 'no'} bytes of ${written} written for ${key}`);
   }
 
