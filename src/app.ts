@@ -27,7 +27,7 @@ import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import type { BlobStore } from './storage/blob-store.ts';
-import { FsBlobStore } from './storage/fs-blob-store.ts';
+import { createBlobStore } from './storage/blob-store-factory.ts';
 import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
@@ -59,7 +59,7 @@ export interface AppOptions {
 }
 
 export interface AppOverrides {
-  /** Default: a folder store under config.storageDir. */
+  /** Default: the store config.storage (STORAGE_URL) names. */
   storage?: BlobStore;
   backups?: Partial<BackupOptions>;
   imports?: Partial<ImportOptions>;
@@ -89,6 +89,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   try {
     await runMigrations(database.pool, directUrl);
+    // Closed after the job workers stop (closers run in reverse), so no running backup loses its store.
+    const storage = await blobStore(opts, log, closers);
     const events = new EventBus(database.pool, directUrl, log);
     await events.ready();
     closers.push(() => events.close());
@@ -98,7 +100,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
 
-    const services = buildServices(opts, log, database.pool, database.db, events, boss);
+    const services = buildServices(opts, log, database.pool, database.db, events, boss, storage);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
@@ -113,6 +115,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
 }
 
+async function blobStore(opts: AppOptions, log: Logger, closers: (() => Promise<unknown>)[]): Promise<BlobStore> {
+  if (opts.overrides?.storage) return opts.overrides.storage;
+  const handle = await createBlobStore(opts.config.storage, log);
+  closers.push(() => handle.close());
+  return handle.store;
+}
+
 function buildServices(
   opts: AppOptions,
   log: Logger,
@@ -120,6 +129,7 @@ function buildServices(
   db: Db,
   events: EventBus,
   boss: PgBoss,
+  storage: BlobStore,
 ): Services {
   const clock = opts.clock ?? systemClock;
   const crm = new CrmService(pool, db);
@@ -128,7 +138,6 @@ function buildServices(
   const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
   crm.addHooks(retention.records.hooks());
   const overrides = opts.overrides ?? {};
-  const storage = overrides.storage ?? new FsBlobStore(opts.config.storageDir);
   const backups = createBackupService(
     {
       pool, db, boss, clock, log, activity, notifications, blobs: storage,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Role = 'all' | 'api' | 'worker';
@@ -22,7 +23,10 @@ export interface Config {
    */
   databaseDirectUrl: string | undefined;
   dataDir: string;
+  /** The folder of a `file:` store (STORAGE_DIR, or STORAGE_URL's path); unused by an `s3:` store. */
   storageDir: string;
+  /** Where archives live (STORAGE_URL); src/storage/blob-store-factory.ts builds the store from it. */
+  storage: StorageConfig;
   port: number;
   host: string;
   /** Base of the links the service hands out (downloads, GraphiQL). */
@@ -44,6 +48,30 @@ export interface Config {
   wsMaxSubscriptionsPerConnection: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
+}
+
+export type StorageConfig = FileStorageConfig | S3StorageConfig;
+
+export interface FileStorageConfig {
+  kind: 'file';
+  dir: string;
+}
+
+export interface S3StorageConfig {
+  kind: 's3';
+  bucket: string;
+  /** Key prefix without leading or trailing slash; '' for the bucket's root. */
+  prefix: string;
+  /** S3_ENDPOINT, for S3-compatible stores; unset: AWS's endpoint for the region. */
+  endpoint: string | undefined;
+  forcePathStyle: boolean;
+  /** AWS_REGION (or AWS_DEFAULT_REGION); unset: the SDK's own chain (profile), or us-east-1 with S3_ENDPOINT. */
+  region: string | undefined;
+  /**
+   * AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN); unset: the SDK's default chain (profile,
+   * web identity, container or instance role), so deployments on AWS need no keys in the environment.
+   */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +134,86 @@ function originsVar(env: Env, name: string): string[] {
   });
 }
 
+// S3's bucket naming rules (lower case, 3-63 characters, no leading/trailing dot or hyphen).
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// The same segments as blob keys (storage/blob-store.ts), so a prefix can never escape or collide.
+const PREFIX_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const STORAGE_URL_RULE = 'must be file:///absolute/path or s3://bucket/prefix';
+
+/**
+ * STORAGE_URL (API.md §6): `file:///abs/path` or `s3://bucket/prefix`; unset: `file://` + STORAGE_DIR. Setting
+ * both is refused rather than one silently winning. Credentials never go in the URL (they would end up in
+ * logs and process listings): they come from the AWS_* variables.
+ */
+function storageVar(env: Env, storageDir: string): StorageConfig {
+  const raw = env.STORAGE_URL;
+  if (raw === undefined || raw === '') {
+    if (env.S3_ENDPOINT || env.S3_FORCE_PATH_STYLE) {
+      throw new ConfigError('S3_ENDPOINT', 'and S3_FORCE_PATH_STYLE apply only with STORAGE_URL=s3://bucket/prefix');
+    }
+    return { kind: 'file', dir: storageDir };
+  }
+  if (env.STORAGE_DIR) throw new ConfigError('STORAGE_URL', 'and STORAGE_DIR are both set; set STORAGE_URL alone');
+  const url = URL.parse(raw);
+  if (!url) throw new ConfigError('STORAGE_URL', `${STORAGE_URL_RULE} (got "${raw}")`);
+  if (url.username || url.password) {
+    throw new ConfigError('STORAGE_URL', 'must not hold credentials; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  }
+  if (url.search || url.hash || url.port) {
+    throw new ConfigError('STORAGE_URL', `${STORAGE_URL_RULE}, without port, query or fragment (got "${raw}")`);
+  }
+  if (url.protocol === 'file:') return fileStorage(url, raw, env);
+  if (url.protocol === 's3:') return s3Storage(url, raw, env);
+  throw new ConfigError('STORAGE_URL', `${STORAGE_URL_RULE} (got "${raw}")`);
+}
+
+function fileStorage(url: URL, raw: string, env: Env): FileStorageConfig {
+  if (url.hostname !== '' && url.hostname !== 'localhost') {
+    throw new ConfigError('STORAGE_URL', `must be file:///absolute/path with three slashes (got "${raw}")`);
+  }
+  if (env.S3_ENDPOINT || env.S3_FORCE_PATH_STYLE) {
+    throw new ConfigError('S3_ENDPOINT', 'and S3_FORCE_PATH_STYLE apply only with STORAGE_URL=s3://bucket/prefix');
+  }
+  const dir = path.resolve(fileURLToPath(url));
+  if (dir === path.parse(dir).root) throw new ConfigError('STORAGE_URL', 'must name a folder, not the file system root');
+  return { kind: 'file', dir };
+}
+
+function s3Storage(url: URL, raw: string, env: Env): S3StorageConfig {
+  const bucket = url.hostname;
+  if (!BUCKET.test(bucket) || bucket.includes('..')) {
+    throw new ConfigError('STORAGE_URL', `must name a valid bucket (3-63 of a-z, 0-9, "." and "-") as in s3://bucket/prefix (got "${raw}")`);
+  }
+  // From the text as written: URL parsing would quietly resolve `a/../b` to `b`.
+  const prefix = raw.slice(`s3://${bucket}`.length).replace(/^\/+|\/+$/g, '');
+  if (prefix !== '' && !prefix.split('/').every((s) => PREFIX_SEGMENT.test(s) && !s.includes('..'))) {
+    throw new ConfigError('STORAGE_URL', `prefix must be "/"-separated names of A-Z, a-z, 0-9, ".", "_" and "-" (got "${raw}")`);
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID || undefined;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY || undefined;
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
+    throw new ConfigError(accessKeyId ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID', 'is required with the other AWS key variable');
+  }
+  const sessionToken = env.AWS_SESSION_TOKEN || undefined;
+  return {
+    kind: 's3',
+    bucket,
+    prefix,
+    endpoint: urlVar(env, 'S3_ENDPOINT', ['http:', 'https:']),
+    forcePathStyle: boolVar(env, 'S3_FORCE_PATH_STYLE', false),
+    region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } : undefined,
+  };
+}
+
+function boolVar(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `must be true or false (got "${raw}")`);
+}
+
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || undefined;
@@ -131,6 +239,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_DIRECT_URL', 'needs DATABASE_URL too (it is the session-mode way to the same database)');
   }
   const linkHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const storage = storageVar(env, path.resolve(env.STORAGE_DIR || path.join(dataDir, 'backups')));
   return {
     nodeEnv,
     production,
@@ -138,7 +247,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     databaseDirectUrl: databaseDirectUrl ?? databaseUrl,
     dataDir,
-    storageDir: path.resolve(env.STORAGE_DIR || path.join(dataDir, 'backups')),
+    storageDir: storage.kind === 'file' ? storage.dir : path.join(dataDir, 'backups'),
+    storage,
     port,
     host,
     publicUrl: urlVar(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${linkHost}:${port}`,

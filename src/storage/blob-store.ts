@@ -21,9 +21,10 @@ export interface ByteRange {
 }
 
 /**
- * A write in progress. Bytes go to `stream` under a temporary name; `commit()` makes the blob visible under its
- * key in one rename, `abort()` throws the bytes away. Until `commit()` resolves, readers of the key see the
- * previous blob or none, never a part.
+ * A write in progress. Bytes go to `stream` (a temporary file, or an S3 multipart upload); `commit()` makes the
+ * blob visible under its key at once (a rename, or completing the upload), `abort()` throws the bytes away. Ending
+ * `stream` does not publish anything: until `commit()` resolves, readers of the key see the previous blob or none,
+ * never a part.
  */
 export interface BlobUpload {
   readonly key: string;
@@ -34,8 +35,9 @@ export interface BlobUpload {
 
 /**
  * Where backup archives live. Keys are relative paths of `[A-Za-z0-9._-]` segments joined by `/`
- * (e.g. `<organizationId>/<backupId>-1.zip`). The filesystem implementation is fs-blob-store.ts; an S3 one would
- * implement the same contract (multipart upload completed on commit).
+ * (e.g. `<organizationId>/<backupId>-1.zip`). Implementations: fs-blob-store.ts (a folder) and s3-blob-store.ts
+ * (a bucket and prefix), chosen by STORAGE_URL in blob-store-factory.ts; test/unit/backup-blob-store.test.ts runs
+ * the same contract against both.
  */
 export interface BlobStore {
   /** Writes a whole blob from a stream (temporary name, then rename). */
@@ -53,6 +55,21 @@ export class BlobNotFoundError extends Error {
   constructor(readonly key: string) {
     super(`blob not found: ${key}`);
     this.name = 'BlobNotFoundError';
+  }
+}
+
+/**
+ * The store refused an operation (an S3 error such as NoSuchBucket or AccessDenied). `code` is the store's own
+ * error name: safe to show to admins (no paths, keys or credentials).
+ */
+export class BlobStoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'BlobStoreError';
   }
 }
 

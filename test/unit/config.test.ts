@@ -80,6 +80,77 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads STORAGE_URL: file:// + STORAGE_DIR by default, a file:/// folder, or an s3:// bucket and prefix', () => {
+    expect(loadConfig({ DATA_DIR: '/d' }).storage).toEqual({ kind: 'file', dir: '/d/backups' });
+    expect(loadConfig({ STORAGE_DIR: '/mnt/b' }).storage).toEqual({ kind: 'file', dir: '/mnt/b' });
+    expect(loadConfig({ STORAGE_URL: 'file:///srv/archives/' })).toMatchObject({ storage: { kind: 'file', dir: '/srv/archives' }, storageDir: '/srv/archives' });
+    expect(loadConfig({ STORAGE_URL: 's3://crm-backups' }).storage).toEqual({
+      kind: 's3', bucket: 'crm-backups', prefix: '', endpoint: undefined, forcePathStyle: false, region: undefined, credentials: undefined,
+    });
+    expect(
+      loadConfig({
+        STORAGE_URL: 's3://crm.backups-1/prod/archives/',
+        S3_ENDPOINT: 'http://minio:9000/',
+        S3_FORCE_PATH_STYLE: 'true',
+        AWS_REGION: 'ap-southeast-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI',
+      }).storage,
+    ).toEqual({
+      kind: 's3',
+      bucket: 'crm.backups-1',
+      prefix: 'prod/archives',
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      region: 'ap-southeast-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI' },
+    });
+    expect(loadConfig({ STORAGE_URL: 's3://b-1/p', AWS_DEFAULT_REGION: 'eu-west-1', S3_FORCE_PATH_STYLE: '0' }).storage).toMatchObject({
+      region: 'eu-west-1',
+      forcePathStyle: false,
+    });
+    const withSession = loadConfig({ STORAGE_URL: 's3://b-1', AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b', AWS_SESSION_TOKEN: 't' });
+    expect(withSession.storage).toMatchObject({ credentials: { accessKeyId: 'a', secretAccessKey: 'b', sessionToken: 't' } });
+  });
+
+  it.each([
+    [{ STORAGE_URL: 'http://bucket/prefix' }, 'STORAGE_URL', /must be file:\/\/\/absolute\/path or s3:\/\/bucket\/prefix \(got "http:\/\/bucket\/prefix"\)$/],
+    [{ STORAGE_URL: 'backups' }, 'STORAGE_URL', /must be file:\/\/\/absolute\/path or s3:\/\/bucket\/prefix/],
+    [{ STORAGE_URL: '/var/backups' }, 'STORAGE_URL', /must be file:\/\/\/absolute\/path/],
+    [{ STORAGE_URL: 'file://relative/dir' }, 'STORAGE_URL', /three slashes/],
+    [{ STORAGE_URL: 'file:///' }, 'STORAGE_URL', /not the file system root/],
+    [{ STORAGE_URL: 's3://' }, 'STORAGE_URL', /valid bucket/],
+    [{ STORAGE_URL: 's3:///prefix' }, 'STORAGE_URL', /valid bucket/],
+    [{ STORAGE_URL: 's3://My_Bucket/x' }, 'STORAGE_URL', /valid bucket/],
+    [{ STORAGE_URL: 's3://ab' }, 'STORAGE_URL', /valid bucket/],
+    [{ STORAGE_URL: 's3://bucket..name' }, 'STORAGE_URL', /valid bucket/],
+    [{ STORAGE_URL: 's3://bucket/a//b' }, 'STORAGE_URL', /prefix must be/],
+    [{ STORAGE_URL: 's3://bucket/a/../b' }, 'STORAGE_URL', /prefix must be/],
+    [{ STORAGE_URL: 's3://bucket/a b' }, 'STORAGE_URL', /prefix must be/],
+    [{ STORAGE_URL: 's3://bucket/p?region=x' }, 'STORAGE_URL', /without port, query or fragment/],
+    [{ STORAGE_URL: 's3://bucket:9000/p' }, 'STORAGE_URL', /without port, query or fragment/],
+    [{ STORAGE_URL: 's3://AKID:secret@bucket/p' }, 'STORAGE_URL', /must not hold credentials; use AWS_ACCESS_KEY_ID/],
+    [{ STORAGE_URL: 's3://bucket', STORAGE_DIR: '/x' }, 'STORAGE_URL', /both set/],
+    [{ STORAGE_URL: 's3://bucket', S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT', /must use http: or https:/],
+    [{ STORAGE_URL: 's3://bucket', S3_FORCE_PATH_STYLE: 'yes' }, 'S3_FORCE_PATH_STYLE', /must be true or false \(got "yes"\)/],
+    [{ S3_ENDPOINT: 'http://minio:9000' }, 'S3_ENDPOINT', /apply only with STORAGE_URL=s3:/],
+    [{ STORAGE_URL: 'file:///srv/a', S3_FORCE_PATH_STYLE: 'true' }, 'S3_ENDPOINT', /apply only with STORAGE_URL=s3:/],
+    [{ STORAGE_URL: 's3://bucket', AWS_ACCESS_KEY_ID: 'AKID' }, 'AWS_SECRET_ACCESS_KEY', /is required/],
+    [{ STORAGE_URL: 's3://bucket', AWS_SECRET_ACCESS_KEY: 'very-secret' }, 'AWS_ACCESS_KEY_ID', /is required/],
+  ])('refuses storage settings %o with a message naming the variable', (env, variable, message) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+    expect((error as ConfigError).message).toMatch(message);
+    expect((error as ConfigError).message).not.toMatch(/secret/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', APP_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
       port: 4000,

@@ -1,7 +1,7 @@
 import type { ArchiveResult } from '../../export/archive-builder.ts';
 import { AttemptFence, willRetry } from '../../jobs/job-attempt.ts';
 import { ProgressPublisher } from '../../jobs/job-progress.ts';
-import type { BlobUpload } from '../../storage/blob-store.ts';
+import { BlobStoreError, type BlobUpload } from '../../storage/blob-store.ts';
 import { findOrganization } from '../auth/auth.repository.ts';
 import * as repo from './backup.repository.ts';
 import type { BackupDeps } from './backup-deps.ts';
@@ -150,6 +150,7 @@ export class BackupRunner {
  * What admins read in `Backup.error`: the kind of failure, never paths, SQL or values (those go to the log).
  */
 export function publicReason(error: unknown): string {
+  if (error instanceof BlobStoreError) return `The archive could not be stored (${error.code})`;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `The archive could not be stored (${code})`;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `The database could not be read (SQLSTATE ${code})`;
