@@ -87,6 +87,17 @@ export class BackupService {
     return this.settings.disable(viewer);
   }
 
+  /**
+   * A signed link to a kept archive, or undefined when it is no longer downloadable. Not recorded: it is what
+   * a notification or an email shows each time it is read (the download itself is recorded).
+   */
+  signedLink(row: BackupRow, ttlSeconds?: number): { url: string; expiresAt: Date } | undefined {
+    if (row.status !== 'COMPLETED' || !row.storageKey) return undefined;
+    const { publicUrl, downloadLinkTtlSeconds } = this.deps.config();
+    const expiresAt = new Date(this.deps.clock.now().getTime() + (ttlSeconds ?? downloadLinkTtlSeconds) * 1000);
+    return signDownloadLink(publicUrl, this.deps.appSecret, row.id, expiresAt);
+  }
+
   /** A signed link to a kept archive; the request is recorded (it is who a later download belongs to). */
   async createDownloadLink(viewer: Viewer, id: string): Promise<{ url: string; expiresAt: Date }> {
     const { deps } = this;

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { organizations, users } from '../auth/auth.table.ts';
 
@@ -18,5 +19,11 @@ export const notifications = pgTable(
     readAt: timestamp('read_at', { withTimezone: true, precision: 3 }),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('notifications_user_created_idx').on(t.userId, t.createdAt)],
+  (t) => [
+    index('notifications_user_created_idx').on(t.userId, t.createdAt),
+    // The unread badge counts these on every page load: a partial index keeps it a small index-only count.
+    index('notifications_user_unread_idx').on(t.userId).where(sql`${t.readAt} IS NULL`),
+    // The pruning job deletes by age across every organization.
+    index('notifications_created_idx').on(t.createdAt),
+  ],
 );
