@@ -112,8 +112,9 @@ export class BackupService {
       kind: 'backup.download_link_created',
       actorId: viewer.userId,
       summary: `Download link created, valid until ${link.expiresAt.toISOString()}`,
-      subjectType: 'backup',
+      subjectType: 'BACKUP',
       subjectId: row.id,
+      data: { expiresAt: link.expiresAt.toISOString() },
     });
     return link;
   }
@@ -138,7 +139,7 @@ export class BackupService {
       organizationId: row.organizationId,
       kind: 'backup.downloaded',
       summary: range ? `Backup archive downloaded (bytes ${range.start}-${range.end})` : 'Backup archive downloaded',
-      subjectType: 'backup',
+      subjectType: 'BACKUP',
       subjectId: row.id,
       data: { sizeBytes: row.sizeBytes, range: range ?? null },
     });

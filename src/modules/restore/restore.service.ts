@@ -236,7 +236,7 @@ function activityOf(job: jobs.ImportJobRow) {
     kind: job.status === 'COMPLETED' ? 'import.completed' : 'import.failed',
     actorId: job.requestedBy,
     summary: `${what} ${job.status === 'COMPLETED' ? 'completed' : 'failed'}: ${counts}`,
-    subjectType: 'import',
+    subjectType: 'IMPORT' as const,
     subjectId: job.id,
     data: {
       modules: modulesOf(job),

@@ -171,6 +171,8 @@ export class RetentionSweeper {
         organizationId: target.organizationId,
         kind: 'retention.sweep_batch',
         summary: `Retention sweep ${PAST[pass]} ${count} ${noun}`,
+        subjectType: 'RETENTION_POLICY',
+        subjectId: target.module,
         data: { module: target.module, pass, count },
       },
       db,
