@@ -12,10 +12,14 @@ import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
-import type { BackupOptions } from './modules/backup/backup-deps.ts';
+import { DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
 import { createBackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
+import { NOTIFICATION_QUEUES } from './modules/notifications/notification.jobs.ts';
+import nodemailer from 'nodemailer';
+import { EmailService, type EmailDeps } from './modules/notifications/email.service.ts';
+import { DomainEvents } from './events/domain-events.ts';
 import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
@@ -31,7 +35,7 @@ import { FsBlobStore } from './storage/fs-blob-store.ts';
 import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
-const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition];
+const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES];
 
 /** HTTP endpoints besides /graphql, /healthz, /readyz. */
 const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
@@ -117,13 +121,14 @@ function buildServices(
   const crm = new CrmService(pool, db);
   const activity = new ActivityService(db);
   const notifications = new NotificationService(db, events);
-  const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
+  const domainEvents = new DomainEvents();
+  const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log, domainEvents });
   crm.addHooks(retention.records.hooks());
   const overrides = opts.overrides ?? {};
   const storage = overrides.storage ?? new FsBlobStore(opts.config.storageDir);
   const backups = createBackupService(
     {
-      pool, db, boss, clock, log, activity, notifications, blobs: storage,
+      pool, db, boss, clock, log, activity, notifications, domainEvents, blobs: storage,
       databaseUrl: opts.databaseUrl,
       appSecret: opts.appSecret,
       config: () => services.config,
@@ -134,9 +139,12 @@ function buildServices(
     pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
+    domainEvents,
     options: overrides.imports,
     writeBatch: overrides.importBatchWriter,
   });
+  const email = createEmailService(opts.config, { pool, db, boss, log, backups }, overrides.backups?.keepArchives);
+  if (email) domainEvents.subscribe(email.consumer);
   const services: Services = {
     config: opts.config,
     log,
@@ -151,6 +159,8 @@ function buildServices(
     crm,
     activity,
     notifications,
+    domainEvents,
+    email,
     retention,
     storage,
     backups,
@@ -163,4 +173,20 @@ function buildServices(
     },
   };
   return services;
+}
+
+/** Email only when SMTP_URL is set: otherwise nothing is enqueued, so nothing is sent and nothing fails. */
+function createEmailService(
+  config: Config,
+  deps: Pick<EmailDeps, 'pool' | 'db' | 'boss' | 'log' | 'backups'>,
+  keptArchives = DEFAULT_BACKUP_OPTIONS.keepArchives,
+): EmailService | undefined {
+  if (!config.smtpUrl) return undefined;
+  return new EmailService({
+    ...deps,
+    transport: nodemailer.createTransport(config.smtpUrl),
+    mailFrom: config.mailFrom,
+    linkTtlSeconds: config.emailLinkTtlSeconds,
+    keptArchives,
+  });
 }

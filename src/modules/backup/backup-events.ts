@@ -4,7 +4,7 @@ import * as repo from './backup.repository.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import type { BackupEventKindName, BackupRow } from './backup.types.ts';
 
-type Deps = Pick<BackupDeps, 'clock' | 'activity' | 'notifications'>;
+type Deps = Pick<BackupDeps, 'clock' | 'activity' | 'notifications' | 'domainEvents'>;
 
 const LABEL = { MANUAL: 'Manual', SCHEDULED: 'Scheduled' } as const;
 
@@ -96,4 +96,6 @@ export async function notifyFinished(tx: TxScope, deps: Deps, row: BackupRow): P
     tx.db,
   );
   tx.afterCommit(() => deps.notifications.publish(created));
+  const type = completed ? 'backup.completed' : 'backup.failed';
+  await deps.domainEvents.emit(tx.q, { type, organizationId: row.organizationId, backupId: row.id });
 }

@@ -13,6 +13,9 @@ export interface NotificationInput {
   backupId?: string | null;
 }
 
+/** Notifications are kept this long (API.md §6). */
+export const NOTIFICATION_RETENTION_DAYS = 90;
+
 const NOT_A_CURSOR = 'is not a cursor returned by this list';
 
 /** In-app notifications: stored per user, pushed live through `notificationAdded`. */

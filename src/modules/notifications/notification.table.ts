@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { organizations, users } from '../auth/auth.table.ts';
 
 export const notifications = pgTable(
@@ -27,3 +27,15 @@ export const notifications = pgTable(
     index('notifications_created_idx').on(t.createdAt),
   ],
 );
+
+/** A user's choices; no row means the defaults (email on), so 0.1 users and new users need nothing written. */
+export const notificationPreferences = pgTable('notification_preferences', {
+  userId: uuid('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  organizationId: uuid('organization_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  email: boolean('email').notNull().default(true),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { DomainEvents } from '../../events/domain-events.ts';
 import type { PgBoss } from 'pg-boss';
 import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
 import { badInput } from '../../shared/app-error.ts';
@@ -35,6 +36,8 @@ export interface RetentionDeps {
   activity: ActivityService;
   notifications: NotificationService;
   log: Logger;
+  /** Email and webhooks hear of sweeps and notices here (in the transaction that records them). */
+  domainEvents?: DomainEvents;
 }
 
 /** Shown for a module whose policy was never set: off, with sensible values to start from. */
