@@ -20,6 +20,11 @@ import { NOTIFICATION_QUEUES } from './modules/notifications/notification.jobs.t
 import nodemailer from 'nodemailer';
 import { EmailService, type EmailDeps } from './modules/notifications/email.service.ts';
 import { DomainEvents } from './events/domain-events.ts';
+import { createVaultCipher } from './modules/retention/vault-crypto.ts';
+import { systemResolver } from './modules/webhooks/webhook-address.ts';
+import { WebhookDeliveryService, type WebhookOptions } from './modules/webhooks/webhook-delivery.service.ts';
+import { webhookQueue } from './modules/webhooks/webhook.jobs.ts';
+import { WebhookService } from './modules/webhooks/webhook.service.ts';
 import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
@@ -35,7 +40,7 @@ import { FsBlobStore } from './storage/fs-blob-store.ts';
 import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
-const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES];
+const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES, webhookQueue as QueueDefinition];
 
 /** HTTP endpoints besides /graphql, /healthz, /readyz. */
 const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
@@ -62,6 +67,8 @@ export interface AppOverrides {
   imports?: Partial<ImportOptions>;
   /** Default: import-batch.ts `writeBatch`. */
   importBatchWriter?: BatchWriter;
+  /** Default: the system's DNS resolver and a 10 s backoff base. */
+  webhooks?: Partial<WebhookOptions>;
 }
 
 export interface App {
@@ -145,6 +152,14 @@ function buildServices(
   });
   const email = createEmailService(opts.config, { pool, db, boss, log, backups }, overrides.backups?.keepArchives);
   if (email) domainEvents.subscribe(email.consumer);
+  const webhookDeps = {
+    pool, boss, clock, log,
+    cipher: createVaultCipher(opts.appSecret),
+    allowPrivate: opts.config.webhookAllowPrivate,
+    options: { retryBaseSeconds: 10, resolver: systemResolver, ...overrides.webhooks },
+  };
+  const webhookDelivery = new WebhookDeliveryService(webhookDeps);
+  domainEvents.subscribe(webhookDelivery.consumer);
   const services: Services = {
     config: opts.config,
     log,
@@ -161,6 +176,7 @@ function buildServices(
     notifications,
     domainEvents,
     email,
+    webhooks: new WebhookService({ ...webhookDeps, activity }, webhookDelivery),
     retention,
     storage,
     backups,

@@ -11,6 +11,7 @@ import type { CrmService } from './modules/crm/crm.service.ts';
 import type { NotificationService } from './modules/notifications/notification.service.ts';
 import type { EmailService } from './modules/notifications/email.service.ts';
 import type { DomainEvents } from './events/domain-events.ts';
+import type { WebhookService } from './modules/webhooks/webhook.service.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { RestoreService } from './modules/restore/restore.service.ts';
 import type { Clock } from './shared/clock.ts';
@@ -38,6 +39,8 @@ export interface Services {
   domainEvents: DomainEvents;
   /** Set when SMTP_URL is. */
   email: EmailService | undefined;
+  /** Webhook endpoints (ADMIN) and their deliveries. */
+  webhooks: WebhookService;
   retention: RetentionService;
   /** Backup archives (STORAGE_DIR). */
   storage: BlobStore;

@@ -5,6 +5,7 @@ import { BackupResolver, BackupSettingsResolver } from '../modules/backup/backup
 import { CRM_RESOLVERS } from '../modules/crm/crm.resolver.ts';
 import { NotificationResolver } from '../modules/notifications/notification.resolver.ts';
 import { NotificationPreferencesResolver } from '../modules/notifications/notification-preferences.resolver.ts';
+import { WebhookResolver } from '../modules/webhooks/webhook.resolver.ts';
 import { RestoreResolver } from '../modules/restore/restore.resolver.ts';
 import { RetentionPolicyFieldsResolver, RetentionResolver } from '../modules/retention/retention.resolver.ts';
 
@@ -20,4 +21,5 @@ export const resolvers: NonEmptyArray<Function> = [
   RetentionResolver,
   RetentionPolicyFieldsResolver,
   RestoreResolver,
+  WebhookResolver,
 ];

@@ -3,6 +3,9 @@ import type { QueueDefinition } from '../../jobs/registry.ts';
 import { EMAIL_QUEUE, type EmailJob } from './email.service.ts';
 import { NOTIFICATION_RETENTION_DAYS } from './notification.service.ts';
 
+/** Webhook deliveries are kept this long (API.md §6). */
+export const WEBHOOK_DELIVERY_RETENTION_DAYS = 30;
+
 /** SMTP hiccups are retried with backoff (5 s, 10 s, 20 s… about 5 minutes in all). */
 export const emailQueue: QueueDefinition<EmailJob> = {
   name: EMAIL_QUEUE,
@@ -26,7 +29,8 @@ export const notificationPruneQueue: QueueDefinition = {
     const now = services.clock.now().getTime();
     const daysAgo = (days: number) => new Date(now - days * 24 * 3600 * 1000);
     const notifications = await services.notifications.prune(daysAgo(NOTIFICATION_RETENTION_DAYS));
-    if (notifications > 0) services.log.info({ notifications }, 'pruned old notifications');
+    const deliveries = await services.webhooks.delivery.prune(daysAgo(WEBHOOK_DELIVERY_RETENTION_DAYS));
+    if (notifications + deliveries > 0) services.log.info({ notifications, deliveries }, 'pruned old notifications and webhook deliveries');
   },
 };
 
