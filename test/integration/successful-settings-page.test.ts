@@ -79,6 +79,17 @@ describe('the settings page in one request: active and next backup, structured a
     expect(await stream({ subjectId: manualId }, s.other.admin.token)).toMatchObject({ totalCount: 0, nodes: [] });
   });
 
+  it("runs README's settings-page query in one request, within the query limits", async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const query = /```graphql\n(query SettingsPage \{[\s\S]*?\n\})\n```/.exec(readme)?.[1];
+    expect(query).toBeDefined();
+    const res = await s.t.gql<{ backupSettings: { nextBackup: { id: string } | null }; backups: { totalCount: number }; unreadNotificationCount: number; activityStream: { nodes: unknown[] } }>(s.org.admin.token, query!);
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.backupSettings.nextBackup).not.toBeNull();
+    expect(res.data!.backups.totalCount).toBe(2);
+    expect(res.data!.activityStream.nodes).toHaveLength(1);
+  });
+
   it('refuses unknown subject types, oversized filters and non-admins', async () => {
     for (const [vars, field] of [
       [{ subjectType: 'backup' }, 'subjectType'],
