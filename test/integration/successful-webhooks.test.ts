@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notificationPruneQueue } from '../../src/modules/notifications/notification.jobs.ts';
 import { eventually, waitForStatus } from '../support/backup-helpers.ts';
 import { useOrgApp, type OrgApp } from '../support/org-app.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
+import { csvOf, importFile } from '../support/restore-helpers.ts';
+import { applyPolicy, insertContacts, stopCronSweep } from '../support/retention-helpers.ts';
 
 type Delivery = { id: string; webhookId: string; event: string; attempt: number; status: string; responseStatus: number | null; error: string | null; deliveredAt: string | null };
 const CREATE = `mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret endpoint { id url events enabled createdAt } } }`;
@@ -137,5 +140,42 @@ describe('webhooks: signed deliveries, retries, redelivery, rotation', () => {
     expect(attempts).toEqual([3, 4, 5, 6, 7, 8]);
     // The activity stream is the audit trail: never pruned.
     expect((await pool.query('select 1 from activity_events where organization_id = $1', [org])).rowCount).toBeGreaterThan(0);
+  });
+});
+
+describe('webhooks for imports and retention sweeps', () => {
+  let s: OrgApp;
+  let receiver: WebhookReceiver;
+  let secret: string;
+  useOrgApp({ env: { WEBHOOK_ALLOW_PRIVATE: 'true' } }, (ready) => (s = ready));
+  beforeAll(async () => {
+    await stopCronSweep(s.t.app);
+    receiver = await startWebhookReceiver([200]);
+    const res = await s.t.gql<{ createWebhookEndpoint: { secret: string } }>(s.org.admin.token, CREATE, { input: { url: receiver.url, events: ['IMPORT_COMPLETED', 'IMPORT_FAILED', 'RETENTION_SWEPT'] } });
+    secret = res.data!.createWebhookEndpoint.secret;
+  });
+  afterAll(async () => receiver?.close());
+
+  it('sends import.completed with the counts', async () => {
+    const job = await importFile(s.t, s.org.admin.token, { module: 'ACCOUNTS', file: { name: 'accounts.csv', data: csvOf('ACCOUNTS', [{ id: randomUUID(), name: 'Acme' }]) } });
+    expect(job.status).toBe('COMPLETED');
+    const [request] = await receiver.waitFor(1);
+    expect(new Webhook(secret).verify(request!.body, request!.headers)).toMatchObject({
+      type: 'import.completed',
+      data: { organizationId: s.org.organizationId, importId: job.id, created: 1, updated: 0, skipped: 0, failed: 0 },
+    });
+  });
+
+  it('sends retention.swept with the counts, never a record', async () => {
+    const day = 24 * 3600 * 1000;
+    await insertContacts(s.t.app.services.pool, s.org.organizationId, [{ createdAt: new Date(Date.now() - 60 * day).toISOString() }]);
+    await applyPolicy(s.t.gql, s.t.app.services.pool, s.org.admin.token, {
+      module: 'CONTACTS', retentionPeriod: { value: 30, unit: 'DAYS' }, action: 'MASK', actionPeriod: { value: 60, unit: 'DAYS' },
+    });
+    await s.t.app.services.retention.sweep();
+    const request = (await receiver.waitFor(2))[1]!;
+    const payload = new Webhook(secret).verify(request.body, request.headers) as { type: string; data: Record<string, unknown> };
+    expect(payload).toMatchObject({ type: 'retention.swept', data: { organizationId: s.org.organizationId, expired: 0, masked: 1, deleted: 0 } });
+    expect(request.body).not.toContain('@example.com');
   });
 });
