@@ -109,6 +109,13 @@ describe('webhooks refuse what they must, at creation and at delivery (WEBHOOK_A
     }
     expect(await count()).toBe(1);
     expect(codeOf(await s.t.gql(s.org.admin.token, DELIVERIES, { id, after: 'forged' }))).toBe('BAD_USER_INPUT');
+    // An update with a refused URL or no events changes nothing.
+    const before = (await s.t.app.services.pool.query('select url, events, enabled, secret_ciphertext from webhook_endpoints where id = $1', [id])).rows[0];
+    const UPDATE = 'mutation($id: ID!, $input: WebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { id } }';
+    for (const input of [{ url: 'https://internal.example/', events: ['BACKUP_FAILED'] }, { url: 'https://public.example/', events: [] }]) {
+      expect(codeOf(await s.t.gql(s.org.admin.token, UPDATE, { id, input }))).toBe('BAD_USER_INPUT');
+    }
+    expect((await s.t.app.services.pool.query('select url, events, enabled, secret_ciphertext from webhook_endpoints where id = $1', [id])).rows[0]).toEqual(before);
   });
 });
 
