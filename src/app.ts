@@ -12,10 +12,19 @@ import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
-import type { BackupOptions } from './modules/backup/backup-deps.ts';
+import { DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
 import { createBackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
+import { NOTIFICATION_QUEUES } from './modules/notifications/notification.jobs.ts';
+import nodemailer from 'nodemailer';
+import { EmailService, type EmailDeps } from './modules/notifications/email.service.ts';
+import { DomainEvents } from './events/domain-events.ts';
+import { createVaultCipher } from './modules/retention/vault-crypto.ts';
+import { systemResolver } from './modules/webhooks/webhook-address.ts';
+import { WebhookDeliveryService, type WebhookOptions } from './modules/webhooks/webhook-delivery.service.ts';
+import { webhookQueue } from './modules/webhooks/webhook.jobs.ts';
+import { WebhookService } from './modules/webhooks/webhook.service.ts';
 import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
@@ -31,7 +40,7 @@ import { createBlobStore } from './storage/blob-store-factory.ts';
 import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
-const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition];
+const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES, webhookQueue as QueueDefinition];
 
 /** HTTP endpoints besides /graphql, /healthz, /readyz. */
 const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
@@ -65,6 +74,8 @@ export interface AppOverrides {
   imports?: Partial<ImportOptions>;
   /** Default: import-batch.ts `writeBatch`. */
   importBatchWriter?: BatchWriter;
+  /** Default: the system's DNS resolver and a 10 s backoff base. */
+  webhooks?: Partial<WebhookOptions>;
 }
 
 export interface App {
@@ -135,12 +146,13 @@ function buildServices(
   const crm = new CrmService(pool, db);
   const activity = new ActivityService(db);
   const notifications = new NotificationService(db, events);
-  const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log });
+  const domainEvents = new DomainEvents();
+  const retention = new RetentionService({ pool, clock, appSecret: opts.appSecret, boss, activity, notifications, log, domainEvents });
   crm.addHooks(retention.records.hooks());
   const overrides = opts.overrides ?? {};
   const backups = createBackupService(
     {
-      pool, db, boss, clock, log, activity, notifications, blobs: storage,
+      pool, db, boss, clock, log, activity, notifications, domainEvents, blobs: storage,
       // One REPEATABLE READ transaction for the whole archive: minutes on a large organization, too long to pin
       // one of a transaction pooler's server connections (and past the timeouts such poolers are given).
       snapshotDatabaseUrl: opts.databaseDirectUrl ?? opts.databaseUrl,
@@ -153,9 +165,20 @@ function buildServices(
     pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
+    domainEvents,
     options: overrides.imports,
     writeBatch: overrides.importBatchWriter,
   });
+  const email = createEmailService(opts.config, { pool, db, boss, log, backups }, overrides.backups?.keepArchives);
+  if (email) domainEvents.subscribe(email.consumer);
+  const webhookDeps = {
+    pool, boss, clock, log,
+    cipher: createVaultCipher(opts.appSecret),
+    allowPrivate: opts.config.webhookAllowPrivate,
+    options: { retryBaseSeconds: 10, resolver: systemResolver, ...overrides.webhooks },
+  };
+  const webhookDelivery = new WebhookDeliveryService(webhookDeps);
+  domainEvents.subscribe(webhookDelivery.consumer);
   const services: Services = {
     config: opts.config,
     log,
@@ -170,6 +193,9 @@ function buildServices(
     crm,
     activity,
     notifications,
+    domainEvents,
+    email,
+    webhooks: new WebhookService({ ...webhookDeps, activity }, webhookDelivery),
     retention,
     storage,
     backups,
@@ -182,4 +208,20 @@ function buildServices(
     },
   };
   return services;
+}
+
+/** Email only when SMTP_URL is set: otherwise nothing is enqueued, so nothing is sent and nothing fails. */
+function createEmailService(
+  config: Config,
+  deps: Pick<EmailDeps, 'pool' | 'db' | 'boss' | 'log' | 'backups'>,
+  keptArchives = DEFAULT_BACKUP_OPTIONS.keepArchives,
+): EmailService | undefined {
+  if (!config.smtpUrl) return undefined;
+  return new EmailService({
+    ...deps,
+    transport: nodemailer.createTransport(config.smtpUrl),
+    mailFrom: config.mailFrom,
+    linkTtlSeconds: config.emailLinkTtlSeconds,
+    keptArchives,
+  });
 }

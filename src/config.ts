@@ -48,6 +48,14 @@ export interface Config {
   wsMaxSubscriptionsPerConnection: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
+  /** Unset: no email is sent (and nothing fails for want of it). */
+  smtpUrl: string | undefined;
+  /** The From of every email. */
+  mailFrom: string;
+  /** Lifetime of a download link in an email; never beyond the archive's own life (the link dies with it). */
+  emailLinkTtlSeconds: number;
+  /** Webhook URLs may resolve to loopback/private addresses (tests, on-premise). */
+  webhookAllowPrivate: boolean;
 }
 
 export type StorageConfig = FileStorageConfig | S3StorageConfig;
@@ -206,6 +214,27 @@ function s3Storage(url: URL, raw: string, env: Env): S3StorageConfig {
   };
 }
 
+/** SMTP_URL: `smtp://host:port` or `smtps://user:pass@host:port`; the message never echoes the value (it may hold a password). */
+function smtpVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const url = URL.parse(raw);
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') {
+    throw new ConfigError(name, 'must be a URL like smtp://host:port or smtps://user:pass@host:port');
+  }
+  return raw;
+}
+
+/** MAIL_FROM: `address@host` or `Name <address@host>`, on one line. */
+function mailFromVar(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(raw.trim())) {
+    throw new ConfigError(name, `must be an email address like "Backups <backups@example.com>" (got "${raw}")`);
+  }
+  return raw.trim();
+}
+
 function boolVar(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -262,5 +291,9 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
     wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
+    smtpUrl: smtpVar(env, 'SMTP_URL'),
+    mailFrom: mailFromVar(env, 'MAIL_FROM', 'crm-data-admin <no-reply@localhost>'),
+    emailLinkTtlSeconds: intVar(env, 'EMAIL_LINK_TTL_SECONDS', 259_200, 60, 30 * 24 * 3600),
+    webhookAllowPrivate: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE', false),
   };
 }

@@ -9,6 +9,9 @@ import type { AuthService } from './modules/auth/auth.service.ts';
 import type { BackupService } from './modules/backup/backup.service.ts';
 import type { CrmService } from './modules/crm/crm.service.ts';
 import type { NotificationService } from './modules/notifications/notification.service.ts';
+import type { EmailService } from './modules/notifications/email.service.ts';
+import type { DomainEvents } from './events/domain-events.ts';
+import type { WebhookService } from './modules/webhooks/webhook.service.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { RestoreService } from './modules/restore/restore.service.ts';
 import type { Clock } from './shared/clock.ts';
@@ -32,6 +35,12 @@ export interface Services {
   crm: CrmService;
   activity: ActivityService;
   notifications: NotificationService;
+  /** Events that leave the service (email, webhooks): consumers enqueue their jobs in the producer's transaction. */
+  domainEvents: DomainEvents;
+  /** Set when SMTP_URL is. */
+  email: EmailService | undefined;
+  /** Webhook endpoints (ADMIN) and their deliveries. */
+  webhooks: WebhookService;
   retention: RetentionService;
   /** Backup archives (STORAGE_DIR). */
   storage: BlobStore;

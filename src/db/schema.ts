@@ -6,3 +6,4 @@ export * from '../modules/activity/activity.table.ts';
 export * from '../modules/notifications/notification.table.ts';
 export * from '../modules/retention/retention.table.ts';
 export * from '../modules/restore/import.table.ts';
+export * from '../modules/webhooks/webhook.table.ts';

@@ -85,7 +85,7 @@ describe('schema/schema.graphql', () => {
     const types = contractTypes(contract);
     // The contract is read in full: all of §3's types, scalars and root operation types included.
     expect(types.length).toBeGreaterThan(50);
-    expect(types.filter(isScalarType).map((t) => t.name)).toEqual(['DateTimeISO']);
+    expect(types.filter(isScalarType).map((t) => t.name)).toEqual(['DateTimeISO', 'JSONObject']); // JSONObject: API.md §6
     expect(types.flatMap((t) => driftOf(t, emitted.getType(t.name)))).toEqual([]);
   });
 

@@ -200,7 +200,7 @@ describe('import semantics (POST /imports → job)', () => {
       '{ activityStream(kinds: ["import.completed"], first: 5) { nodes { kind summary subjectType subjectId } } }',
     );
     const event = res.data!.activityStream.nodes.find((n) => n.subjectId === job.id);
-    expect(event).toEqual({ kind: 'import.completed', subjectType: 'import', subjectId: job.id, summary: 'Import completed: 1 created, 0 updated, 0 skipped, 1 failed' });
+    expect(event).toEqual({ kind: 'import.completed', subjectType: 'IMPORT', subjectId: job.id, summary: 'Import completed: 1 created, 0 updated, 0 skipped, 1 failed' });
   });
 
   it('reports progress through importJobUpdated, ending with the final counts', async () => {

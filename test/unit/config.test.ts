@@ -238,4 +238,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WS_MAX_CONNECTIONS_PER_TOKEN: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ WS_MAX_PAYLOAD_BYTES: '10' })).toThrow(/WS_MAX_PAYLOAD_BYTES/);
   });
+
+  it('reads email and webhook settings: unset SMTP_URL sends nothing; bad values name the variable and hide passwords', () => {
+    expect(loadConfig({})).toMatchObject({ smtpUrl: undefined, emailLinkTtlSeconds: 259_200, webhookAllowPrivate: false, mailFrom: 'crm-data-admin <no-reply@localhost>' });
+    const env = { SMTP_URL: 'smtps://u:p@mail.example.com:465', MAIL_FROM: 'Backups <backups@example.com>', EMAIL_LINK_TTL_SECONDS: '3600', WEBHOOK_ALLOW_PRIVATE: 'true' };
+    expect(loadConfig(env)).toMatchObject({ smtpUrl: 'smtps://u:p@mail.example.com:465', mailFrom: 'Backups <backups@example.com>', emailLinkTtlSeconds: 3600, webhookAllowPrivate: true });
+    expect(loadConfig({ MAIL_FROM: 'ops@example.com' }).mailFrom).toBe('ops@example.com');
+    expect(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' })).toThrow(/^Invalid configuration: SMTP_URL must be a URL like smtp:\/\/host:port/);
+    expect(() => loadConfig({ SMTP_URL: 'http://u:hunter2@mail.example.com' })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ MAIL_FROM: 'not an address' })).toThrow(/MAIL_FROM/);
+    expect(() => loadConfig({ MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' })).toThrow(/MAIL_FROM/);
+    expect(() => loadConfig({ EMAIL_LINK_TTL_SECONDS: '5' })).toThrow(/EMAIL_LINK_TTL_SECONDS/);
+    expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes' })).toThrow(/WEBHOOK_ALLOW_PRIVATE must be true or false/);
+  });
 });

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { activityEvents } from './activity.table.ts';
 
@@ -10,15 +10,31 @@ export async function insertActivity(db: DbOrTx, event: NewActivity): Promise<Ac
   return row!;
 }
 
-/** Newest first, keyset-paged by id; fetches limit + 1. */
+export interface ActivityFilter {
+  kinds?: string[];
+  subjectType?: string;
+  subjectId?: string;
+}
+
+function whereOf(organizationId: string, filter: ActivityFilter): SQL[] {
+  const where = [eq(activityEvents.organizationId, organizationId)];
+  if (filter.kinds && filter.kinds.length > 0) where.push(inArray(activityEvents.kind, filter.kinds));
+  if (filter.subjectType !== undefined) where.push(eq(activityEvents.subjectType, filter.subjectType));
+  if (filter.subjectId !== undefined) where.push(eq(activityEvents.subjectId, filter.subjectId));
+  return where;
+}
+
+/**
+ * Newest first, keyset-paged by id; fetches limit + 1. Every filter has an index that ends in `id`
+ * (activity.table.ts), so a page is an index range scan however long the stream grows.
+ */
 export async function listActivity(
   db: DbOrTx,
   organizationId: string,
-  opts: { limit: number; beforeId?: number; kinds?: string[] },
+  opts: ActivityFilter & { limit: number; beforeId?: number },
 ): Promise<ActivityRow[]> {
-  const where = [eq(activityEvents.organizationId, organizationId)];
+  const where = whereOf(organizationId, opts);
   if (opts.beforeId !== undefined) where.push(lt(activityEvents.id, opts.beforeId));
-  if (opts.kinds && opts.kinds.length > 0) where.push(inArray(activityEvents.kind, opts.kinds));
   return db
     .select()
     .from(activityEvents)
@@ -27,9 +43,7 @@ export async function listActivity(
     .limit(opts.limit + 1);
 }
 
-export async function countActivity(db: DbOrTx, organizationId: string, kinds?: string[]): Promise<number> {
-  const where = [eq(activityEvents.organizationId, organizationId)];
-  if (kinds && kinds.length > 0) where.push(inArray(activityEvents.kind, kinds));
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(activityEvents).where(and(...where));
+export async function countActivity(db: DbOrTx, organizationId: string, filter: ActivityFilter): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(activityEvents).where(and(...whereOf(organizationId, filter)));
   return row?.n ?? 0;
 }

@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
 import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
 import { User } from '../auth/auth.types.ts';
@@ -13,10 +13,13 @@ export class ActivityResolver {
     @Arg('first', () => Int, { nullable: true }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('kinds', () => [String], { nullable: true }) kinds: string[] | null,
+    @Arg('subjectType', () => String, { nullable: true, description: 'One of the fixed ActivityEvent.subjectType values' })
+    subjectType: string | null,
+    @Arg('subjectId', () => ID, { nullable: true }) subjectId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ConnectionShape<ActivityRow>> {
     return signedPage(ctx.services.appSecret, 'activityStream', after, (plain) =>
-      ctx.services.activity.list(ctx.viewer.organizationId, { first, after: plain, kinds }),
+      ctx.services.activity.list(ctx.viewer.organizationId, { first, after: plain, kinds, subjectType, subjectId }),
     );
   }
 

@@ -2,6 +2,7 @@ import type { Db, DbOrTx } from '../../db/client.ts';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
 import { badInput } from '../../shared/app-error.ts';
 import * as repo from './activity.repository.ts';
+import { isSubjectType, SUBJECT_TYPES, type SubjectType } from './activity-subjects.ts';
 
 export interface ActivityInput {
   organizationId: string;
@@ -9,8 +10,9 @@ export interface ActivityInput {
   actorId?: string | null;
   /** Human-readable; never personal data (names, emails…): ids and counts only. */
   summary: string;
-  subjectType?: string | null;
+  subjectType?: SubjectType | null;
   subjectId?: string | null;
+  /** Before/after values, counts, ids: never personal data. */
   data?: Record<string, unknown> | null;
 }
 
@@ -25,14 +27,40 @@ export class ActivityService {
 
   async list(
     organizationId: string,
-    args: { first?: number | null; after?: string | null; kinds?: string[] | null },
+    args: ActivityListArgs,
   ): Promise<ConnectionShape<repo.ActivityRow>> {
     const limit = pageSize(args.first);
     const cursor = decodeCursor(args.after, 1);
     const beforeId = cursor ? Number(cursor[0]) : undefined;
     if (beforeId !== undefined && !Number.isSafeInteger(beforeId)) throw badInput('after', 'is not a cursor returned by this list');
-    const kinds = args.kinds ?? undefined;
-    const rows = await repo.listActivity(this.db, organizationId, { limit, beforeId, kinds });
-    return toConnection(rows, limit, (r) => r, (r) => [r.id], () => repo.countActivity(this.db, organizationId, kinds));
+    const filter = checkFilter(args);
+    const rows = await repo.listActivity(this.db, organizationId, { limit, beforeId, ...filter });
+    return toConnection(rows, limit, (r) => r, (r) => [r.id], () => repo.countActivity(this.db, organizationId, filter));
   }
+}
+
+export interface ActivityListArgs {
+  first?: number | null;
+  after?: string | null;
+  kinds?: string[] | null;
+  subjectType?: string | null;
+  subjectId?: string | null;
+}
+
+const MAX_KINDS = 50;
+const MAX_TEXT = 200;
+
+/** Client-supplied filters, bounded and checked before any SQL. */
+function checkFilter(args: ActivityListArgs): repo.ActivityFilter {
+  const kinds = args.kinds ?? undefined;
+  if (kinds && (kinds.length > MAX_KINDS || kinds.some((k) => k.length > MAX_TEXT))) {
+    throw badInput('kinds', `must be at most ${MAX_KINDS} kinds of at most ${MAX_TEXT} characters`);
+  }
+  const subjectType = args.subjectType ?? undefined;
+  if (subjectType !== undefined && !isSubjectType(subjectType)) throw badInput('subjectType', `must be one of ${SUBJECT_TYPES.join(', ')}`);
+  const subjectId = args.subjectId ?? undefined;
+  if (subjectId !== undefined && (subjectId.length === 0 || subjectId.length > MAX_TEXT)) {
+    throw badInput('subjectId', `must be 1 to ${MAX_TEXT} characters`);
+  }
+  return { kinds, subjectType, subjectId };
 }

@@ -17,5 +17,12 @@ export const activityEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('activity_org_id_idx').on(t.organizationId, t.id)],
+  // Keyset pages (newest first, by id) stay index range scans at millions of rows: one index per filter, each
+  // ending in id. A subject's history (subjectId, with or without subjectType) uses the subject index.
+  (t) => [
+    index('activity_org_id_idx').on(t.organizationId, t.id),
+    index('activity_org_subject_type_idx').on(t.organizationId, t.subjectType, t.id),
+    index('activity_org_subject_id_idx').on(t.organizationId, t.subjectId, t.id),
+    index('activity_org_kind_idx').on(t.organizationId, t.kind, t.id),
+  ],
 );

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client.ts';
+import type { DomainEvents } from '../../events/domain-events.ts';
 import type { archiveFileName, buildArchive } from '../../export/archive-builder.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -33,6 +34,8 @@ export interface BackupDeps {
   log: Logger;
   activity: ActivityService;
   notifications: NotificationService;
+  /** Email and webhooks hear of finished backups here (in the finishing transaction). */
+  domainEvents: DomainEvents;
   blobs: BlobStore;
   /** Where the archive's snapshot read connects: the session-mode URL (DATABASE_DIRECT_URL), not a pooler. */
   snapshotDatabaseUrl: string;

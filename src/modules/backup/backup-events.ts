@@ -4,7 +4,7 @@ import * as repo from './backup.repository.ts';
 import type { BackupDeps } from './backup-deps.ts';
 import type { BackupEventKindName, BackupRow } from './backup.types.ts';
 
-type Deps = Pick<BackupDeps, 'clock' | 'activity' | 'notifications'>;
+type Deps = Pick<BackupDeps, 'clock' | 'activity' | 'notifications' | 'domainEvents'>;
 
 const LABEL = { MANUAL: 'Manual', SCHEDULED: 'Scheduled' } as const;
 
@@ -28,6 +28,19 @@ function summaryOf(row: BackupRow, kind: BackupEventKindName): string {
   }
 }
 
+/** Counts and public facts of a transition (never personal data): what an auditor or a front end charts. */
+function transitionData(row: BackupRow, kind: BackupEventKindName): Record<string, unknown> {
+  const data: Record<string, unknown> = { trigger: row.trigger, status: row.status, attempt: row.attempts };
+  if (kind === 'PENDING' && row.scheduledFor) data.scheduledFor = row.scheduledFor.toISOString();
+  if (kind === 'COMPLETED') {
+    data.records = row.processedRecords;
+    data.sizeBytes = row.sizeBytes;
+    data.modules = Object.fromEntries(row.modules.map((m) => [m.module, m.recordCount]));
+  }
+  if (kind === 'FAILED') data.error = row.error;
+  return data;
+}
+
 /**
  * What one state change tells the world: an activity event (append-only audit) and a `backupEvent`, both in the
  * transaction of the change, so subscribers and auditors see exactly what committed. Payloads carry ids only.
@@ -45,9 +58,9 @@ export async function recordTransition(
       kind: `backup.${kind.toLowerCase()}`,
       actorId,
       summary: summaryOf(row, kind),
-      subjectType: 'backup',
+      subjectType: 'BACKUP',
       subjectId: row.id,
-      data: { trigger: row.trigger, status: row.status, attempt: row.attempts },
+      data: transitionData(row, kind),
     },
     tx.db,
   );
@@ -83,4 +96,6 @@ export async function notifyFinished(tx: TxScope, deps: Deps, row: BackupRow): P
     tx.db,
   );
   tx.afterCommit(() => deps.notifications.publish(created));
+  const type = completed ? 'backup.completed' : 'backup.failed';
+  await deps.domainEvents.emit(tx.q, { type, organizationId: row.organizationId, backupId: row.id });
 }

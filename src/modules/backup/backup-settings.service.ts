@@ -42,7 +42,7 @@ export class BackupSettingsService {
           kind: 'backup.settings_changed',
           actorId: viewer.userId,
           summary: `Auto backup enabled: ${schedule.frequency} on ${day} at ${schedule.timeOfDay} (${schedule.timezone})`,
-          subjectType: 'backup_settings',
+          subjectType: 'BACKUP_SETTINGS',
           subjectId: viewer.organizationId,
           data: { autoBackupEnabled: true, ...schedule },
         },
@@ -67,7 +67,7 @@ export class BackupSettingsService {
           kind: 'backup.settings_changed',
           actorId: viewer.userId,
           summary: 'Auto backup disabled',
-          subjectType: 'backup_settings',
+          subjectType: 'BACKUP_SETTINGS',
           subjectId: viewer.organizationId,
           data: { autoBackupEnabled: false },
         },
@@ -82,7 +82,12 @@ export class BackupSettingsService {
     const settings = await settingsRepo.findSettings(q, organizationId);
     const enabled = settings?.autoBackupEnabled ?? false;
     const planned = enabled ? await repo.findPendingScheduled(q, organizationId) : undefined;
+    const active = await repo.findActive(q, organizationId);
     return {
+      activeBackup: active ?? null,
+      nextBackup: planned ?? null,
+      // The same rule as startManualBackup's BACKUP_IN_PROGRESS: nothing running, no manual one waiting.
+      canStartManualBackup: active === undefined,
       autoBackupEnabled: enabled,
       frequency: settings?.frequency ?? null,
       dayOfWeek: settings?.dayOfWeek ?? null,

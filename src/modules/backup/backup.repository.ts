@@ -61,6 +61,17 @@ export function insertPending(
   );
 }
 
+/** The backup a settings page shows as "in progress": the RUNNING one, else a PENDING manual one. */
+export function findActive(q: Queryable, organizationId: string): Promise<BackupRow | undefined> {
+  return one(
+    q,
+    `SELECT ${COLUMNS} FROM backups WHERE organization_id = $1
+       AND (status = 'RUNNING' OR (status = 'PENDING' AND trigger = 'MANUAL'))
+     ORDER BY (status = 'RUNNING') DESC, created_at DESC LIMIT 1`,
+    [organizationId],
+  );
+}
+
 export function findPendingScheduled(q: Queryable, organizationId: string): Promise<BackupRow | undefined> {
   return one(
     q,

@@ -87,6 +87,17 @@ export class BackupService {
     return this.settings.disable(viewer);
   }
 
+  /**
+   * A signed link to a kept archive, or undefined when it is no longer downloadable. Not recorded: it is what
+   * a notification or an email shows each time it is read (the download itself is recorded).
+   */
+  signedLink(row: BackupRow, ttlSeconds?: number): { url: string; expiresAt: Date } | undefined {
+    if (row.status !== 'COMPLETED' || !row.storageKey) return undefined;
+    const { publicUrl, downloadLinkTtlSeconds } = this.deps.config();
+    const expiresAt = new Date(this.deps.clock.now().getTime() + (ttlSeconds ?? downloadLinkTtlSeconds) * 1000);
+    return signDownloadLink(publicUrl, this.deps.appSecret, row.id, expiresAt);
+  }
+
   /** A signed link to a kept archive; the request is recorded (it is who a later download belongs to). */
   async createDownloadLink(viewer: Viewer, id: string): Promise<{ url: string; expiresAt: Date }> {
     const { deps } = this;
@@ -101,8 +112,9 @@ export class BackupService {
       kind: 'backup.download_link_created',
       actorId: viewer.userId,
       summary: `Download link created, valid until ${link.expiresAt.toISOString()}`,
-      subjectType: 'backup',
+      subjectType: 'BACKUP',
       subjectId: row.id,
+      data: { expiresAt: link.expiresAt.toISOString() },
     });
     return link;
   }
@@ -127,7 +139,7 @@ export class BackupService {
       organizationId: row.organizationId,
       kind: 'backup.downloaded',
       summary: range ? `Backup archive downloaded (bytes ${range.start}-${range.end})` : 'Backup archive downloaded',
-      subjectType: 'backup',
+      subjectType: 'BACKUP',
       subjectId: row.id,
       data: { sizeBytes: row.sizeBytes, range: range ?? null },
     });

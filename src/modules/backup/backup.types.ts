@@ -34,6 +34,11 @@ export interface BackupSettingsView {
   nextRunAt: Date | null;
   updatedAt: Date | null;
   updatedById: string | null;
+  /** The RUNNING backup, or a PENDING manual one. */
+  activeBackup: BackupRow | null;
+  /** The PENDING scheduled backup. */
+  nextBackup: BackupRow | null;
+  canStartManualBackup: boolean;
 }
 
 @ObjectType()
@@ -47,6 +52,10 @@ export class BackupSettings {
   @Field(() => String) timezone!: string;
   @Field(() => GraphQLDateTimeISO, { nullable: true }) nextRunAt!: Date | null;
   @Field(() => GraphQLDateTimeISO, { nullable: true }) updatedAt!: Date | null;
+  @Field(() => Backup, { nullable: true, description: 'The RUNNING backup, or a PENDING manual one' }) activeBackup!: BackupRow | null;
+  @Field(() => Backup, { nullable: true, description: 'The PENDING scheduled backup' }) nextBackup!: BackupRow | null;
+  @Field(() => Boolean, { description: 'False while a backup runs or a manual one waits (startManualBackup would answer BACKUP_IN_PROGRESS)' })
+  canStartManualBackup!: boolean;
 }
 
 @InputType()

@@ -1,5 +1,6 @@
 import { GraphQLDateTimeISO } from 'graphql-scalars';
 import { Field, ID, ObjectType } from 'type-graphql';
+import { connectionType } from '../../graphql/connection.ts';
 
 @ObjectType()
 export class Notification {
@@ -11,3 +12,5 @@ export class Notification {
   @Field(() => GraphQLDateTimeISO, { nullable: true }) readAt!: Date | null;
   @Field(() => GraphQLDateTimeISO) createdAt!: Date;
 }
+
+export const NotificationConnection = connectionType(Notification, 'NotificationConnection');

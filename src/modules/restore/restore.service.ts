@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { DomainEvents } from '../../events/domain-events.ts';
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Repeater } from '@graphql-yoga/subscription';
@@ -48,6 +49,8 @@ export interface RestoreDeps {
   archives: BackupArchives;
   /** Inside the job's last transaction: lets retention recompute the dates of the modules imported. */
   afterImport?(client: pg.PoolClient, organizationId: string, modules: CrmModuleName[]): Promise<void>;
+  /** Email and webhooks hear of finished imports here (in the finishing transaction). */
+  domainEvents?: DomainEvents;
   options?: Partial<ImportOptions>;
   /** Default: import-batch.ts `writeBatch`. */
   writeBatch?: BatchWriter;
@@ -201,6 +204,8 @@ export class RestoreService {
       announce: async (tx, done) => {
         await this.deps.activity.record(activityOf(done), tx.db);
         await this.deps.afterImport?.(tx.q, done.organizationId, modulesOf(done));
+        const type = done.status === 'COMPLETED' ? 'import.completed' : 'import.failed';
+        await this.deps.domainEvents?.emit(tx.q, { type, organizationId: done.organizationId, importId: done.id });
         await tx.q.query(eventNotifyQuery('importJobUpdated', done.id, { importJobId: done.id }));
       },
       cleanUp: async (done) => {
@@ -236,7 +241,7 @@ function activityOf(job: jobs.ImportJobRow) {
     kind: job.status === 'COMPLETED' ? 'import.completed' : 'import.failed',
     actorId: job.requestedBy,
     summary: `${what} ${job.status === 'COMPLETED' ? 'completed' : 'failed'}: ${counts}`,
-    subjectType: 'import',
+    subjectType: 'IMPORT' as const,
     subjectId: job.id,
     data: {
       modules: modulesOf(job),

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { subjectTypeOfModule } from '../activity/activity-subjects.ts';
 import { AppError, badInput, forbidden, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
 import type { Viewer } from '../auth/auth.types.ts';
@@ -86,7 +87,7 @@ export class RetentionRecordControl {
           kind: unmask ? 'retention.record_unmasked' : change.source === 'POLICY' ? 'retention.record_date_reset' : 'retention.record_date_changed',
           actorId: viewer.userId,
           summary: `${unmask ? 'Unmasked a' : what} ${MODULES[target].noun}`,
-          subjectType: target,
+          subjectType: subjectTypeOfModule(target),
           subjectId: id,
           data: { before: retentionData(current), after: retentionData(updated) },
         },
@@ -109,7 +110,7 @@ export class RetentionRecordControl {
           kind: 'retention.legal_hold_changed',
           actorId: viewer.userId,
           summary: `Legal hold ${hold ? 'placed on' : 'lifted from'} a ${MODULES[target].noun}`,
-          subjectType: target,
+          subjectType: subjectTypeOfModule(target),
           subjectId: id,
           data: { before: { legalHold: current.legalHold }, after: { legalHold: hold } },
         },

@@ -80,6 +80,7 @@ export class RetentionSweeper {
     }
     for (const module of RETENTION_MODULES) await sweepRepo.deleteOrphanVaultEntries(this.deps.pool, module, opts.organizationId);
     for (const [organizationId, counts] of byOrg) {
+      await this.announceSwept(organizationId, counts);
       await this.notifySummary(organizationId, counts);
       await this.notifyUpcoming(organizationId, targets.filter((t) => t.organizationId === organizationId), now);
     }
@@ -171,10 +172,21 @@ export class RetentionSweeper {
         organizationId: target.organizationId,
         kind: 'retention.sweep_batch',
         summary: `Retention sweep ${PAST[pass]} ${count} ${noun}`,
+        subjectType: 'RETENTION_POLICY',
+        subjectId: target.module,
         data: { module: target.module, pass, count },
       },
       db,
     );
+  }
+
+  /** `retention.swept` for email and webhooks, when the sweep changed anything in the organization. */
+  private async announceSwept(organizationId: string, counts: Counts): Promise<void> {
+    const { domainEvents } = this.deps;
+    const sum = (k: keyof SweepResult) => RETENTION_MODULES.reduce((n, m) => n + counts[m][k], 0);
+    const totals = { expired: sum('expired'), masked: sum('masked'), deleted: sum('deleted') };
+    if (!domainEvents || totals.expired + totals.masked + totals.deleted === 0) return;
+    await runInTransaction(this.deps.pool, (client) => domainEvents.emit(client, { type: 'retention.swept', organizationId, ...totals }));
   }
 
   /** Tells the organization's admins what this sweep masked and deleted (nothing to say: no notification). */
@@ -213,11 +225,13 @@ export class RetentionSweeper {
       if (parts.length === 0) return;
       const n = RETENTION_MODULES.reduce((sum, m) => sum + counts[m].masked + counts[m].deleted, 0);
       const last = new Date(horizon.getTime() - 1).toISOString().slice(0, 10);
-      rows = await this.createForAdmins(db, organizationId, {
+      const notice = {
         kind: 'retention.notice',
         title: `Retention: ${n} records due within ${settings.noticeDays} days`,
         body: `Due by the end of ${last} (UTC): ${parts.join('; ')}.`,
-      });
+      };
+      rows = await this.createForAdmins(db, organizationId, notice);
+      await this.deps.domainEvents?.emit(client, { type: 'retention.notice', organizationId, title: notice.title, body: notice.body });
     });
     this.deps.notifications.publish(rows);
   }

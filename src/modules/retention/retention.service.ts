@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { DomainEvents } from '../../events/domain-events.ts';
 import type { PgBoss } from 'pg-boss';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -27,6 +28,8 @@ export interface RetentionDeps {
   activity: ActivityService;
   notifications: NotificationService;
   log: Logger;
+  /** Email and webhooks hear of sweeps and notices here (in the transaction that records them). */
+  domainEvents?: DomainEvents;
 }
 
 /** Shown for a module whose policy was never set: off, with sensible values to start from. */
