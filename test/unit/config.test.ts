@@ -156,4 +156,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WS_MAX_CONNECTIONS_PER_TOKEN: '0' })).toThrow(ConfigError);
     expect(() => loadConfig({ WS_MAX_PAYLOAD_BYTES: '10' })).toThrow(/WS_MAX_PAYLOAD_BYTES/);
   });
+
+  it('RATE_LIMIT_PER_MINUTE defaults to 600, takes 0 to disable the limit, and refuses anything but a whole number', () => {
+    expect(loadConfig({}).rateLimitPerMinute).toBe(600);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '30' }).rateLimitPerMinute).toBe(30);
+    for (const bad of ['-1', '1.5', 'lots', '10000001']) {
+      expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: bad })).toThrow(/RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 1000000/);
+    }
+  });
 });
