@@ -6,6 +6,8 @@ export type Topics = {
   backupEvent: [organizationId: string, payload: { backupId: string; kind: string; at: string }];
   notificationAdded: [userId: string, payload: { notificationId: string }];
   importJobUpdated: [importJobId: string, payload: { importJobId: string }];
+  /** An API token was revoked: every api process drops it from its token cache and closes its sockets (4403). */
+  tokenRevoked: [tokenId: string, payload: { tokenId: string }];
 };
 
 export type TopicName = keyof Topics & string;
