@@ -35,6 +35,8 @@ const EDGE_CODES: Record<string, { status: number; close: number }> = {
   BAD_REQUEST: { status: 400, close: CloseCode.BadRequest },
   CSRF_PREVENTED: { status: 400, close: CloseCode.BadRequest },
   PAYLOAD_TOO_LARGE: { status: 413, close: CloseCode.BadRequest },
+  // A WebSocket is never closed for it (the operation gets the error); the close code is only for completeness.
+  RATE_LIMITED: { status: 429, close: CloseCode.TooManyInitialisationRequests },
 };
 
 /** An error as the edge answers it: code and message for the body, HTTP status, WebSocket close code. */
