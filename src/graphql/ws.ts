@@ -4,7 +4,7 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type 
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { admit, peerAddress } from '../http/admission.ts';
+import { admit, admitConnection, peerAddress } from '../http/admission.ts';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
 import { AuthenticationError, edgeFailure } from '../http/errors.ts';
 import type { TokenViewer } from '../modules/auth/auth.types.ts';
@@ -93,7 +93,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
         const { socket } = ctx.extra;
         try {
           const token = bearerToken(params.authorization ?? params.Authorization);
-          const viewer = await authenticate(services, token);
+          const viewer = await admitConnection(services, token, peerAddress(ctx.extra.request));
           Object.assign(ctx.extra, { viewer, token });
           if (socket.readyState !== WebSocket.OPEN) return false; // gone while authenticating: nothing to count
           if (connections.admit(token!, socket)) return open.add(viewer.tokenId, token!, socket);

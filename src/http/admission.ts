@@ -45,6 +45,24 @@ export async function admit(services: Services, token: string | undefined, addre
   return charge(services, `token:${viewer.tokenId}`, 'token', viewer);
 }
 
+/**
+ * A WebSocket's connection_init is not an operation, so a live token is not charged for it; but a token this
+ * process does not know costs a lookup, so the address pays for refusals (and one over its budget is refused
+ * before any lookup), as on HTTP.
+ */
+export async function admitConnection(services: Services, token: string | undefined, address: string | undefined): Promise<TokenViewer> {
+  const known = services.auth.cachedViewer(token);
+  if (known) return known;
+  const addressKey = clientAddressKey(address);
+  refuseIfLimited(services, services.rateLimiter.check(addressKey), 'address');
+  try {
+    return await authenticate(services, token);
+  } catch (error) {
+    if (error instanceof AuthenticationError) services.rateLimiter.take(addressKey);
+    throw error;
+  }
+}
+
 /** A request with no token to speak of (a signed download link is the authority): counted per client address. */
 export function admitAnonymous(services: Services, address: string | undefined): void {
   charge(services, clientAddressKey(address), 'address', undefined);

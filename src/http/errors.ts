@@ -35,7 +35,8 @@ const EDGE_CODES: Record<string, { status: number; close: number }> = {
   BAD_REQUEST: { status: 400, close: CloseCode.BadRequest },
   CSRF_PREVENTED: { status: 400, close: CloseCode.BadRequest },
   PAYLOAD_TOO_LARGE: { status: 413, close: CloseCode.BadRequest },
-  // A WebSocket is never closed for it (the operation gets the error); the close code is only for completeness.
+  // An operation over the limit gets the error and its socket stays open; only a connection_init from an address
+  // over its budget of refused tokens is closed, with graphql-ws's "too many requests" code.
   RATE_LIMITED: { status: 429, close: CloseCode.TooManyInitialisationRequests },
 };
 

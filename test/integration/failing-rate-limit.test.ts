@@ -126,6 +126,21 @@ describe(`rate limits (RATE_LIMIT_PER_MINUTE=${LIMIT})`, () => {
     ws.socket.close();
   });
 
+  it('WebSocket connection_init with refused tokens counts per address: over it, 4429 before any lookup', async () => {
+    const closes = [];
+    for (let i = 0; i <= LIMIT; i++) closes.push((await rawSocket(t.url, UNKNOWN)).connected);
+    expect(closes).toEqual([4403, 4403, 4403, 4429]);
+    // A live token this process knows is not charged for connecting, and still connects from that address.
+    const token = await tokenFor('connects while the address is over');
+    expect((await post(t.url, token)).status).toBe(429); // unseen token, address over budget: no lookup
+    now += 20_000;
+    expect((await post(t.url, token)).status).toBe(200); // now seen (cached)
+    for (let i = 0; i < LIMIT; i++) await post(t.url, null); // the address is over its budget again
+    const ws = await rawSocket(t.url, token);
+    expect(ws.connected).toBe('ack');
+    ws.socket.close();
+  });
+
   it('RATE_LIMIT_PER_MINUTE=0 disables the limit', async () => {
     const unlimited = await startTestApp({ db: t.db, role: 'api', env: { RATE_LIMIT_PER_MINUTE: '0' } });
     try {

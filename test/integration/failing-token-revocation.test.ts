@@ -108,6 +108,16 @@ describe('revoked tokens, across api processes (token cache + NOTIFY)', () => {
     expect((await t.gql(token, '{ viewer { id } }')).status).toBe(401);
   });
 
+  it('revoked through this process: refused on the very next request (the cache forgets it before the NOTIFY returns)', async () => {
+    const token = await tokenFor('revoked here');
+    expect((await t.gql(token, '{ viewer { id } }')).status).toBe(200);
+    expect(t.app.services.auth.cachedViewer(token)).toBeDefined();
+    expect(await t.app.services.auth.revokeToken(token)).toBe(true);
+    expect(t.app.services.auth.cachedViewer(token)).toBeUndefined();
+    expect((await t.gql(token, '{ viewer { id } }')).status).toBe(401);
+    expect(await t.app.services.auth.revokeToken(token)).toBe(false); // twice: nothing more to revoke
+  });
+
   it('an unknown, malformed or revoked token on a socket is refused at connection_init and nothing is cached for it', async () => {
     const token = await tokenFor('revoked before use');
     await t.app.services.auth.revokeToken(token);

@@ -77,11 +77,13 @@ export class AuthService {
    * revocation came from (the CLI has no event bus of its own).
    */
   async revokeToken(token: string): Promise<boolean> {
-    return withTransaction(this.pool, async ({ q, db: tx }) => {
-      const tokenId = await repo.revokeTokenByHash(tx, hashToken(token));
-      if (tokenId) await q.query(eventNotifyQuery('tokenRevoked', tokenId, { tokenId }));
-      return tokenId !== undefined;
+    const tokenId = await withTransaction(this.pool, async ({ q, db: tx }) => {
+      const revoked = await repo.revokeTokenByHash(tx, hashToken(token));
+      if (revoked) await q.query(eventNotifyQuery('tokenRevoked', revoked, { tokenId: revoked }));
+      return revoked;
     });
+    if (tokenId) this.cache?.forgetToken(tokenId); // this process at once, not when its own NOTIFY comes back
+    return tokenId !== undefined;
   }
 
   /** The viewer behind a token, or undefined for unknown, revoked or malformed tokens. */
