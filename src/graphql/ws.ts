@@ -68,6 +68,10 @@ async function admitOperation(services: Services, extra: SocketExtra & { socket:
     const details = error instanceof AppError ? error.details : {};
     return [new GraphQLError(failure.message, { extensions: { code: failure.code, ...details }, originalError: error as Error })];
   }
+  // Closed while the check ran (a revocation heard meanwhile): graphql-ws would still execute what we let through.
+  if (extra.socket.readyState !== WebSocket.OPEN) {
+    return [new GraphQLError('The WebSocket closed before the operation could start', { extensions: { code: 'UNAUTHENTICATED' } })];
+  }
   return undefined;
 }
 

@@ -30,25 +30,13 @@ export class RateLimitedError extends AppError {
  * Throws AuthenticationError, RateLimitedError, or a bare error when the lookup itself failed.
  */
 export async function admit(services: Services, token: string | undefined, address: string | undefined): Promise<TokenViewer> {
-  const { rateLimiter } = services;
-  const known = services.auth.cachedViewer(token);
-  if (known) return charge(services, `token:${known.tokenId}`, 'token', known);
-  const addressKey = clientAddressKey(address);
-  refuseIfLimited(services, rateLimiter.check(addressKey), 'address');
-  let viewer: TokenViewer;
-  try {
-    viewer = await authenticate(services, token);
-  } catch (error) {
-    if (error instanceof AuthenticationError) rateLimiter.take(addressKey);
-    throw error;
-  }
+  const viewer = await admitConnection(services, token, address);
   return charge(services, `token:${viewer.tokenId}`, 'token', viewer);
 }
 
 /**
- * A WebSocket's connection_init is not an operation, so a live token is not charged for it; but a token this
- * process does not know costs a lookup, so the address pays for refusals (and one over its budget is refused
- * before any lookup), as on HTTP.
+ * `admit` without counting an operation, for a WebSocket's connection_init (not an operation): a live token is
+ * not charged, but refused tokens still cost their address, and an address over its budget gets no lookup.
  */
 export async function admitConnection(services: Services, token: string | undefined, address: string | undefined): Promise<TokenViewer> {
   const known = services.auth.cachedViewer(token);
