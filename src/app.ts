@@ -10,6 +10,8 @@ import { createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
 import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { TokenCache, type TokenCacheOptions } from './modules/auth/token-cache.ts';
+import { RateLimiter } from './http/rate-limiter.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
 import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
 import { DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
@@ -76,6 +78,10 @@ export interface AppOverrides {
   importBatchWriter?: BatchWriter;
   /** Default: the system's DNS resolver and a 10 s backoff base. */
   webhooks?: Partial<WebhookOptions>;
+  /** Size and safety-net lifetime of the token cache (tests shorten the TTL to prove it). */
+  tokenCache?: TokenCacheOptions;
+  /** The rate limiter's monotonic time source in ms (tests move it instead of sleeping). */
+  rateLimitNow?: () => number;
 }
 
 export interface App {
@@ -189,7 +195,8 @@ function buildServices(
     events,
     pubsub: createSubscriptionPubSub(events),
     boss,
-    auth: new AuthService(pool, db),
+    auth: new AuthService(pool, db, tokenCache(events, overrides.tokenCache)),
+    rateLimiter: new RateLimiter({ perMinute: opts.config.rateLimitPerMinute, now: overrides.rateLimitNow }),
     crm,
     activity,
     notifications,
@@ -224,4 +231,15 @@ function createEmailService(
     linkTtlSeconds: config.emailLinkTtlSeconds,
     keptArchives,
   });
+}
+
+/**
+ * The token cache, kept true by the event bus: a revocation in any process (or the CLI) reaches this one
+ * through NOTIFY, and a lost LISTEN connection (notifications missed) empties it.
+ */
+function tokenCache(events: EventBus, options: TokenCacheOptions | undefined): TokenCache {
+  const cache = new TokenCache(options);
+  events.on('tokenRevoked', (tokenId) => cache.forgetToken(tokenId));
+  events.onReconnect(() => cache.clear());
+  return cache;
 }

@@ -46,6 +46,11 @@ export interface Config {
   wsMaxConnectionsPerToken: number;
   /** Operations in flight per socket. */
   wsMaxSubscriptionsPerConnection: number;
+  /**
+   * Operations per minute per token (per client address when unauthenticated), counted in each api process on
+   * its own: N api processes behind a load balancer allow up to N × this. 0 disables the limit (benchmarks).
+   */
+  rateLimitPerMinute: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
   /** Unset: no email is sent (and nothing fails for want of it). */
@@ -290,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsInitTimeoutMs: intVar(env, 'WS_INIT_TIMEOUT_MS', 10_000, 100, 10 * 60_000),
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
     wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
+    rateLimitPerMinute: intVar(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
     smtpUrl: smtpVar(env, 'SMTP_URL'),
     mailFrom: mailFromVar(env, 'MAIL_FROM', 'crm-data-admin <no-reply@localhost>'),

@@ -14,6 +14,7 @@ import type { DomainEvents } from './events/domain-events.ts';
 import type { WebhookService } from './modules/webhooks/webhook.service.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { RestoreService } from './modules/restore/restore.service.ts';
+import type { RateLimiter } from './http/rate-limiter.ts';
 import type { Clock } from './shared/clock.ts';
 import type { Logger } from './shared/logger.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -32,6 +33,8 @@ export interface Services {
   pubsub: SubscriptionPubSub;
   boss: PgBoss;
   auth: AuthService;
+  /** RATE_LIMIT_PER_MINUTE, per token or client address, in this process (http/admission.ts applies it). */
+  rateLimiter: RateLimiter;
   crm: CrmService;
   activity: ActivityService;
   notifications: NotificationService;

@@ -2,6 +2,7 @@
 export * from '../modules/auth/auth.table.ts';
 export * from '../modules/crm/crm.table.ts';
 export * from '../modules/backup/backup.table.ts';
+export * from '../modules/backup/backup-download.table.ts';
 export * from '../modules/activity/activity.table.ts';
 export * from '../modules/notifications/notification.table.ts';
 export * from '../modules/retention/retention.table.ts';

@@ -17,13 +17,19 @@ export class EventBus {
   private readonly listener: PgListener;
   private readonly byType = new Map<string, Set<EventListenerOrEventListenerObject>>();
   private readonly byTopic = new Map<string, Set<(id: string, payload: unknown) => void>>();
+  private readonly reconnectHandlers = new Set<() => void>();
 
   constructor(
     private readonly pool: pg.Pool,
     connectionString: string,
     private readonly log: Logger,
   ) {
-    this.listener = new PgListener(connectionString, log, (message) => this.deliver(message));
+    this.listener = new PgListener(
+      connectionString,
+      log,
+      (message) => this.deliver(message),
+      () => this.reconnectHandlers.forEach((handler) => this.guard('reconnect', handler)),
+    );
   }
 
   ready(): Promise<void> {
@@ -46,6 +52,15 @@ export class EventBus {
     set.add(entry);
     this.byTopic.set(topic, set);
     return () => void set.delete(entry);
+  }
+
+  /**
+   * Called whenever the LISTEN connection comes back after a loss: events published meanwhile were missed, so
+   * a consumer that caches what events would invalidate (the token cache) drops it. Returns the unsubscriber.
+   */
+  onReconnect(handler: () => void): () => void {
+    this.reconnectHandlers.add(handler);
+    return () => void this.reconnectHandlers.delete(handler);
   }
 
   /** The events of one `topic:id`, as they arrive, until the consumer stops iterating. */

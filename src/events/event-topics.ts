@@ -8,6 +8,8 @@ export type Topics = {
   importJobUpdated: [importJobId: string, payload: { importJobId: string }];
   /** The organization's retention settings changed, or a recompute or clearing of its record dates ended. */
   retentionSettingsChanged: [organizationId: string, payload: { reason: 'SETTINGS' | 'RECOMPUTE_FINISHED' }];
+  /** An API token was revoked: every api process drops it from its token cache and closes its sockets (4403). */
+  tokenRevoked: [tokenId: string, payload: { tokenId: string }];
 };
 
 export type TopicName = keyof Topics & string;

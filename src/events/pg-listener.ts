@@ -15,6 +15,8 @@ export class PgListener {
     private readonly connectionString: string,
     private readonly log: Logger,
     private readonly deliver: (message: EventMessage) => void,
+    /** After a lost connection is back: notifications sent meanwhile were missed. */
+    private readonly reconnected: () => void = () => undefined,
   ) {}
 
   start(): Promise<void> {
@@ -45,6 +47,7 @@ export class PgListener {
       await client.query(`LISTEN ${EVENT_CHANNEL}`);
       this.client = client;
       if (this.closed) await client.end();
+      else if (attempt > 0) this.reconnected();
     } catch (err) {
       await client.end().catch(() => undefined);
       if (attempt === 0) throw err; // the first connection must work: fail start-up loudly

@@ -5,7 +5,7 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import type express from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { authenticate, bearerToken } from '../http/authenticate.ts';
+import type { GraphqlAdmission } from '../http/admission.ts';
 import { edgeFailure } from '../http/errors.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
@@ -40,13 +40,18 @@ export async function startApollo(
   return apollo;
 }
 
-/** The Apollo HTTP adapter: authenticates the request, then hands Apollo the per-request context. */
+/**
+ * The Apollo HTTP adapter: hands Apollo the per-request context for the viewer that http/admission.ts
+ * resolved (authenticated and counted against the rate limit) before the body was read.
+ */
 export function apolloMiddleware(apollo: ApolloServer<GraphQLContext>, services: Services): express.RequestHandler {
   return expressMiddleware(apollo, {
-    context: async ({ req, res }) => {
+    context: async ({ res }) => {
+      const admission = res.locals.admission as GraphqlAdmission | undefined;
       try {
-        const viewer = await authenticate(services, bearerToken(req.header('authorization')));
-        return createContext(viewer, services, res.locals.requestId as string, services.log);
+        if (!admission) throw new Error('/graphql reached Apollo without admission');
+        if ('error' in admission) throw admission.error;
+        return createContext(admission.viewer, services, res.locals.requestId as string, services.log);
       } catch (error) {
         const failure = edgeFailure(error);
         if (!failure.expected) throw error;

@@ -4,10 +4,12 @@ import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type 
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
+import { admit, admitConnection, peerAddress } from '../http/admission.ts';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
-import { edgeFailure } from '../http/errors.ts';
-import type { Viewer } from '../modules/auth/auth.types.ts';
+import { AuthenticationError, edgeFailure } from '../http/errors.ts';
+import type { TokenViewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
+import { AppError } from '../shared/app-error.ts';
 import { createContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
 import { queryLimitsRule } from './query-limits.ts';
@@ -46,7 +48,34 @@ function tooManyOperations(subscriptions: Record<string, unknown>, max: number):
   });
 }
 
-/** The graphql-ws adapter: subscriptions on `WS /graphql`. Resolves the viewer once, when the socket connects. */
+/** What graphql-ws keeps per socket for us: the token (checked again before each operation) and its viewer. */
+type SocketExtra = {
+  viewer?: TokenViewer;
+  token?: string;
+};
+
+/**
+ * Checks the socket's token again before each operation (through the token cache, so revocations are seen at
+ * once) and counts the operation against RATE_LIMIT_PER_MINUTE. A token refused since the socket connected
+ * closes the socket (4403); a rate refusal is this operation's error only, and the socket stays open.
+ */
+async function admitOperation(services: Services, extra: SocketExtra & { socket: WebSocket; request: http.IncomingMessage }) {
+  try {
+    extra.viewer = await admit(services, extra.token, peerAddress(extra.request));
+  } catch (error) {
+    const failure = edgeFailure(error);
+    if (error instanceof AuthenticationError) extra.socket.close(failure.closeCode, failure.message);
+    const details = error instanceof AppError ? error.details : {};
+    return [new GraphQLError(failure.message, { extensions: { code: failure.code, ...details }, originalError: error as Error })];
+  }
+  // Closed while the check ran (a revocation heard meanwhile): graphql-ws would still execute what we let through.
+  if (extra.socket.readyState !== WebSocket.OPEN) {
+    return [new GraphQLError('The WebSocket closed before the operation could start', { extensions: { code: 'UNAUTHENTICATED' } })];
+  }
+  return undefined;
+}
+
+/** The graphql-ws adapter: subscriptions on `WS /graphql`. Authenticates on connect and again per operation. */
 export function startSubscriptionServer(schema: GraphQLSchema, services: Services, httpServer: http.Server): { dispose(): void | Promise<void> } {
   const { config } = services;
   // maxPayload is enforced by `ws` while reading a frame, so an oversized connection_init never reaches JSON.parse
@@ -58,7 +87,8 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
     const unexpected = errors.filter((error) => !isExpectedError(error) && error.extensions.code !== TOO_MANY_SUBSCRIPTIONS);
     for (const error of unexpected) services.log.error(errorForLog(error), 'subscription error');
   };
-  return useServer<Record<string, unknown>, { viewer?: Viewer }>(
+  const open = openSocketsByToken(services);
+  const server = useServer<Record<string, unknown>, SocketExtra>(
     {
       schema,
       connectionInitWaitTimeout: config.wsInitTimeoutMs,
@@ -67,9 +97,10 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
         const { socket } = ctx.extra;
         try {
           const token = bearerToken(params.authorization ?? params.Authorization);
-          ctx.extra.viewer = await authenticate(services, token);
+          const viewer = await admitConnection(services, token, peerAddress(ctx.extra.request));
+          Object.assign(ctx.extra, { viewer, token });
           if (socket.readyState !== WebSocket.OPEN) return false; // gone while authenticating: nothing to count
-          if (connections.admit(token!, socket)) return true;
+          if (connections.admit(token!, socket)) return open.add(viewer.tokenId, token!, socket);
           // graphql-ws's own "too many requests" code: the client may retry once one of its sockets closes.
           socket.close(CloseCode.TooManyInitialisationRequests, `At most ${config.wsMaxConnectionsPerToken} WebSockets per token`);
           return false;
@@ -82,9 +113,11 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       },
       context: (ctx) => createContext(ctx.extra.viewer!, services, randomUUID(), services.log),
       // The HTTP path's extra validation (depth) applies to subscriptions too; graphql-ws then does the rest.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const overCap = tooManyOperations(ctx.subscriptions, config.wsMaxSubscriptionsPerConnection);
         if (overCap) return [overCap];
+        const refused = await admitOperation(services, ctx.extra);
+        if (refused) return refused;
         let document: DocumentNode;
         try {
           document = parse(payload.query);
@@ -105,4 +138,47 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
     },
     wsServer,
   );
+  return {
+    dispose: async () => {
+      open.stop();
+      await server.dispose();
+    },
+  };
+}
+
+/**
+ * This process's open sockets by token id, so a revocation heard from any process (NOTIFY) closes them with
+ * 4403 at once. When the LISTEN connection was lost (revocations may have been missed), every open socket's
+ * token is checked again.
+ */
+function openSocketsByToken(services: Services) {
+  const byToken = new Map<string, Map<WebSocket, string>>();
+  const closeAll = (tokenId: string) => {
+    for (const socket of byToken.get(tokenId)?.keys() ?? []) socket.close(CloseCode.Forbidden, 'API token revoked');
+  };
+  const recheck = async () => {
+    for (const [tokenId, sockets] of byToken) {
+      const [token] = sockets.values();
+      const live = await authenticate(services, token).then(() => true, (error: unknown) => !(error instanceof AuthenticationError));
+      if (!live) closeAll(tokenId);
+    }
+  };
+  const stops = [
+    services.events.on('tokenRevoked', closeAll),
+    services.events.onReconnect(() => void recheck().catch((error: unknown) => services.log.error(errorForLog(error), 'socket token recheck failed'))),
+  ];
+  return {
+    /** Tracks the socket until it closes; true, for onConnect. */
+    add(tokenId: string, token: string, socket: WebSocket): true {
+      const sockets = byToken.get(tokenId) ?? new Map<WebSocket, string>();
+      sockets.set(socket, token);
+      byToken.set(tokenId, sockets);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0 && byToken.get(tokenId) === sockets) byToken.delete(tokenId);
+      });
+      return true;
+    },
+    stop: () => stops.forEach((stop) => stop()),
+  };
 }

@@ -8,6 +8,7 @@ import { buildAppSchema } from '../graphql/schema.ts';
 import { startSubscriptionServer } from '../graphql/ws.ts';
 import { errorForLog } from '../graphql/errors.ts';
 import type { Services } from '../services.ts';
+import { graphqlAdmission } from './admission.ts';
 import { CORS_PATHS, corsMiddleware } from './cors.ts';
 import { forcesPreflight, PREFLIGHT_HEADERS } from './csrf.ts';
 import { EdgeError, edgeFailure, graphqlErrorBody } from './errors.ts';
@@ -50,7 +51,7 @@ export async function startHttpServer(
   const router = express.Router();
   for (const mount of routes) mount(router, services);
   app.use(router);
-  app.use('/graphql', graphqlCsrfCheck, express.json({ limit: '1mb' }), apolloMiddleware(apollo, services));
+  app.use('/graphql', graphqlCsrfCheck, graphqlAdmission(services), express.json({ limit: '1mb' }), apolloMiddleware(apollo, services));
   app.use(httpErrorHandler(services));
 
   await new Promise<void>((resolve) => httpServer.listen(opts.port, opts.host, resolve));

@@ -1,4 +1,4 @@
-import type { Viewer } from '../modules/auth/auth.types.ts';
+import type { TokenViewer } from '../modules/auth/auth.types.ts';
 import { parseBearer } from '../modules/auth/token.ts';
 import type { Services } from '../services.ts';
 import { errorForLog } from '../graphql/errors.ts';
@@ -15,9 +15,9 @@ export function bearerToken(value: unknown): string | undefined {
  * drizzle's message would carry the SQL and the token hash to the client (graphql-ws puts it in the close
  * reason outside production), and neither Apollo (context errors) nor graphql-ws (onConnect errors) logs it.
  */
-export async function authenticate(services: Services, token: string | undefined): Promise<Viewer> {
+export async function authenticate(services: Services, token: string | undefined): Promise<TokenViewer> {
   if (!token) throw new AuthenticationError(false);
-  let viewer: Viewer | undefined;
+  let viewer: TokenViewer | undefined;
   try {
     viewer = await services.auth.authenticate(token);
   } catch (error) {

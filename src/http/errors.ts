@@ -35,6 +35,9 @@ const EDGE_CODES: Record<string, { status: number; close: number }> = {
   BAD_REQUEST: { status: 400, close: CloseCode.BadRequest },
   CSRF_PREVENTED: { status: 400, close: CloseCode.BadRequest },
   PAYLOAD_TOO_LARGE: { status: 413, close: CloseCode.BadRequest },
+  // An operation over the limit gets the error and its socket stays open; only a connection_init from an address
+  // over its budget of refused tokens is closed, with graphql-ws's "too many requests" code.
+  RATE_LIMITED: { status: 429, close: CloseCode.TooManyInitialisationRequests },
 };
 
 /** An error as the edge answers it: code and message for the body, HTTP status, WebSocket close code. */

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'RECORD_NOT_UNMASKABLE'
   /** Deleting a record on legal hold (anyone), or a STANDARD user's change to one. */
   | 'RECORD_ON_LEGAL_HOLD'
+  /** Over RATE_LIMIT_PER_MINUTE; `retryAfterSeconds` in the details (HTTP 429 with Retry-After). */
+  | 'RATE_LIMITED'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {

@@ -56,7 +56,9 @@ describe('unexpected errors in production', () => {
   });
 
   it('hides a failure while authenticating (the token lookup fails) with a 500 and the same message', async () => {
-    const res = await withTableRenamed('api_tokens', () => t.gql(org.admin.token, '{ viewer { email } }'));
+    // A token this process has not seen yet, so the lookup reaches the database (live tokens are cached).
+    const unseen = await t.app.services.auth.createToken(org.admin.userId, 'first used while the lookup fails');
+    const res = await withTableRenamed('api_tokens', () => t.gql(unseen, '{ viewer { email } }'));
     expect(res.status).toBe(500);
     expect(res.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['INTERNAL_SERVER_ERROR', 'Internal server error']]);
     expectOpaque(res);

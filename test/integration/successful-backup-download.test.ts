@@ -71,6 +71,39 @@ describe('downloads and retention of backup archives', () => {
     expect(await downloads()).toBe(1);
   });
 
+  it('records a link once, however often it is fetched, resumed or fetched at the same time', async () => {
+    clock.advance(1_000); // a link of its own (a link is its backup id and expiry, to the second)
+    const link = await linkFor(ids[0]!);
+    const before = await downloads();
+    const fetchAll = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(link.url, { headers });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await fetchAll()).toBe(200);
+    expect(await fetchAll()).toBe(200);
+    expect(await fetchAll({ Range: 'bytes=0-99' })).toBe(206);
+    expect(await Promise.all(Array.from({ length: 5 }, () => fetchAll()))).toEqual([200, 200, 200, 200, 200]);
+    expect(await downloads()).toBe(before + 1);
+    // What is kept of a used link is a hash: never the signature, which would be a usable link until it expires.
+    const signature = new URL(link.url).searchParams.get('signature')!;
+    const kept = await t.app.services.pool.query('select 1 from backup_download_links where signature_hash = $1', [signature]);
+    expect(kept.rows).toHaveLength(0);
+
+    clock.advance(1_000);
+    const another = await linkFor(ids[0]!);
+    expect((await fetch(another.url)).status).toBe(200);
+    expect(await downloads()).toBe(before + 2);
+
+    // Used links are pruned once expired (they can never be used again): only the newest is left.
+    clock.advance(901_000);
+    const fresh = await linkFor(ids[0]!);
+    expect((await fetch(fresh.url)).status).toBe(200);
+    expect(await downloads()).toBe(before + 3);
+    const { rows } = await t.app.services.pool.query<{ expiresAt: Date }>('select expires_at as "expiresAt" from backup_download_links');
+    expect(rows.map((r) => r.expiresAt.toISOString())).toEqual([new Date(fresh.expiresAt).toISOString()]);
+  });
+
   it('answers HEAD with the headers only, and Range with 206 or 416', async () => {
     const row = await backupRow(t.app.services.pool, ids[0]!);
     const link = await linkFor(row.id);

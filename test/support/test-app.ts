@@ -46,7 +46,8 @@ export async function startTestApp(opts: StartOptions = {}): Promise<TestApp & {
   const db = opts.db ?? (await createTestDatabase());
   // A DATA_DIR (and so STORAGE_DIR) of this app's own: no files shared with other tests or earlier runs.
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'crm-data-admin-app-'));
-  const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: dataDir, ...opts.env });
+  // Test files send many requests with one token: the rate limit is off unless a test sets RATE_LIMIT_PER_MINUTE.
+  const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: TEST_SECRET, DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: '0', ...opts.env });
   const app = await createApp({
     config,
     databaseUrl: opts.databaseUrl ?? db.url,

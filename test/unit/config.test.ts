@@ -251,4 +251,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ EMAIL_LINK_TTL_SECONDS: '5' })).toThrow(/EMAIL_LINK_TTL_SECONDS/);
     expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes' })).toThrow(/WEBHOOK_ALLOW_PRIVATE must be true or false/);
   });
+
+  it('RATE_LIMIT_PER_MINUTE defaults to 600, takes 0 to disable the limit, and refuses anything but a whole number', () => {
+    expect(loadConfig({}).rateLimitPerMinute).toBe(600);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '0' }).rateLimitPerMinute).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '30' }).rateLimitPerMinute).toBe(30);
+    for (const bad of ['-1', '1.5', 'lots', '10000001']) {
+      expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: bad })).toThrow(/RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 1000000/);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { apiTokens, organizations, users } from './auth.table.ts';
-import type { RoleName, Viewer } from './auth.types.ts';
+import type { RoleName, TokenViewer } from './auth.types.ts';
 
 export type OrganizationRow = typeof organizations.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
@@ -60,17 +60,17 @@ export async function insertToken(
   await db.insert(apiTokens).values(values);
 }
 
-/** Revokes by hash; true when a live token was revoked. */
-export async function revokeTokenByHash(db: DbOrTx, tokenHash: string): Promise<boolean> {
-  const rows = await db
+/** Revokes by hash; the token's id when a live token was revoked. */
+export async function revokeTokenByHash(db: DbOrTx, tokenHash: string): Promise<string | undefined> {
+  const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: sql`now()` })
     .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
     .returning({ id: apiTokens.id });
-  return rows.length > 0;
+  return row?.id;
 }
 
-export async function findViewerByTokenHash(db: DbOrTx, tokenHash: string): Promise<Viewer | undefined> {
+export async function findViewerByTokenHash(db: DbOrTx, tokenHash: string): Promise<TokenViewer | undefined> {
   const [row] = await viewerByTokenHashQuery(db).execute({ tokenHash });
   return row;
 }
@@ -84,7 +84,7 @@ export async function findViewerByTokenHash(db: DbOrTx, tokenHash: string): Prom
  */
 export function viewerByTokenHashQuery(db: DbOrTx) {
   return db
-    .select({ userId: users.id, organizationId: users.organizationId, role: users.role, email: users.email })
+    .select({ userId: users.id, organizationId: users.organizationId, role: users.role, email: users.email, tokenId: apiTokens.id })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(eq(apiTokens.tokenHash, sql.placeholder('tokenHash')), isNull(apiTokens.revokedAt)))

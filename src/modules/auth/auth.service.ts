@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import type { Db } from '../../db/client.ts';
 import { withTransaction } from '../../db/transaction.ts';
+import { eventNotifyQuery } from '../../events/event-topics.ts';
 import { AppError, badInput } from '../../shared/app-error.ts';
 import { requireEmail, requireText, requireTimezone, isUuid } from '../../shared/validation.ts';
 import { slugify } from '../../shared/slug.ts';
 import * as repo from './auth.repository.ts';
 import { generateToken, hashToken, looksLikeToken } from './token.ts';
-import type { RoleName, Viewer } from './auth.types.ts';
+import type { RoleName, TokenViewer } from './auth.types.ts';
+import type { TokenCache } from './token-cache.ts';
 
 export interface CreatedUser {
   userId: string;
@@ -18,9 +20,14 @@ export interface CreatedUser {
 export class AuthService {
   private readonly viewerByTokenHash: ReturnType<typeof repo.viewerByTokenHashQuery>;
 
+  /**
+   * `cache`: the api processes' token cache (app.ts keeps it true through `tokenRevoked` events); the CLI
+   * passes none and always asks the database.
+   */
   constructor(
     private readonly pool: pg.Pool,
     private readonly db: Db,
+    readonly cache?: TokenCache,
   ) {
     this.viewerByTokenHash = repo.viewerByTokenHashQuery(db);
   }
@@ -64,15 +71,36 @@ export class AuthService {
     return this.issueToken(this.db, user, name);
   }
 
+  /**
+   * Revokes a token and tells every process in the same transaction (NOTIFY is delivered on COMMIT, never for a
+   * rollback): each drops it from its token cache and closes its WebSockets within moments, wherever the
+   * revocation came from (the CLI has no event bus of its own).
+   */
   async revokeToken(token: string): Promise<boolean> {
-    return repo.revokeTokenByHash(this.db, hashToken(token));
+    const tokenId = await withTransaction(this.pool, async ({ q, db: tx }) => {
+      const revoked = await repo.revokeTokenByHash(tx, hashToken(token));
+      if (revoked) await q.query(eventNotifyQuery('tokenRevoked', revoked, { tokenId: revoked }));
+      return revoked;
+    });
+    if (tokenId) this.cache?.forgetToken(tokenId); // this process at once, not when its own NOTIFY comes back
+    return tokenId !== undefined;
   }
 
   /** The viewer behind a token, or undefined for unknown, revoked or malformed tokens. */
-  async authenticate(token: string | undefined): Promise<Viewer | undefined> {
+  async authenticate(token: string | undefined): Promise<TokenViewer | undefined> {
     if (!token || !looksLikeToken(token)) return undefined;
-    const [viewer] = await this.viewerByTokenHash.execute({ tokenHash: hashToken(token) });
+    const tokenHash = hashToken(token);
+    const cached = this.cache?.get(tokenHash);
+    if (cached) return cached;
+    const generation = this.cache?.generation ?? 0;
+    const [viewer] = await this.viewerByTokenHash.execute({ tokenHash });
+    if (viewer) this.cache?.set(tokenHash, viewer, generation);
     return viewer;
+  }
+
+  /** The viewer of a token this process already knows to be live, without asking the database. */
+  cachedViewer(token: string | undefined): TokenViewer | undefined {
+    return token && looksLikeToken(token) ? this.cache?.get(hashToken(token)) : undefined;
   }
 
   private async issueToken(db: Parameters<typeof repo.insertToken>[0], user: repo.UserRow, name: string | null): Promise<string> {

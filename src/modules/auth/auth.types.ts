@@ -12,6 +12,11 @@ export interface Viewer {
   email: string;
 }
 
+/** A viewer as resolved from one API token: the token's id lets a revocation find what it must drop or close. */
+export interface TokenViewer extends Viewer {
+  tokenId: string;
+}
+
 @ObjectType()
 export class Organization {
   @Field(() => ID) id!: string;

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
 import { errorForLog } from '../../graphql/errors.ts';
+import { admitAnonymousRequest } from '../../http/admission.ts';
 import type { HttpRoutes } from '../../http/app.ts';
 import { edgeFailure, routeErrorBody } from '../../http/errors.ts';
 import { AppError, forbidden } from '../../shared/app-error.ts';
@@ -16,6 +17,7 @@ async function serveDownload(services: Services, req: Request, res: Response): P
   res.setHeader('Cache-Control', 'private, no-store');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   try {
+    await admitAnonymousRequest(services, req, res); // the link is the authority: counted per client address
     const id = String(req.params.id);
     const archive = await services.backups.resolveDownload(id, req.query.expires, req.query.signature);
     if (archive === 'forbidden') throw forbidden('This download link is invalid or has expired');
@@ -35,8 +37,9 @@ async function serveDownload(services: Services, req: Request, res: Response): P
     res.setHeader('Content-Length', String(range ? range.end - range.start + 1 : size));
     if (range) res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     if (req.method === 'HEAD') return void res.end();
-    // One activity event per download, not per resumed chunk: a request that starts at byte 0 is a download.
-    if (!range || range.start === 0) await services.backups.recordDownload(archive.backup, range);
+    // A request that starts at byte 0 is a download (a resumed chunk is not), recorded once per link.
+    const link = { expires: String(req.query.expires), signature: String(req.query.signature) };
+    if (!range || range.start === 0) await services.backups.recordDownload(archive.backup, range, link);
     const stream = await archive.open(range);
     await pipeline(stream, res).catch((error: NodeJS.ErrnoException) => {
       // A client that goes away mid-download is normal; anything else is worth a log line.

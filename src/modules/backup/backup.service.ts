@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { withTransaction } from '../../db/transaction.ts';
 import { decodeCursor, pageSize, toConnection, type ConnectionShape } from '../../graphql/connection.ts';
 import { badInput, notFound } from '../../shared/app-error.ts';
 import { isUuid } from '../../shared/validation.ts';
@@ -7,6 +9,7 @@ import type { Viewer } from '../auth/auth.types.ts';
 import { watchdogPass } from '../../jobs/job-watchdog.ts';
 import { backupNotDownloadable } from './backup.errors.ts';
 import * as repo from './backup.repository.ts';
+import { claimDownloadLink } from './backup-download.repository.ts';
 import type { BackupScheduleInput } from './backup-schedule.ts';
 import { DEFAULT_BACKUP_OPTIONS, type BackupDeps, type BackupOptions } from './backup-deps.ts';
 import { signDownloadLink, verifyDownloadLink } from './backup-download.ts';
@@ -134,14 +137,31 @@ export class BackupService {
     return { backup: row, blob, open: (range) => deps.blobs.openRead(key, range) };
   }
 
-  async recordDownload(row: BackupRow, range: ByteRange | undefined): Promise<void> {
-    await this.deps.activity.record({
-      organizationId: row.organizationId,
-      kind: 'backup.downloaded',
-      summary: range ? `Backup archive downloaded (bytes ${range.start}-${range.end})` : 'Backup archive downloaded',
-      subjectType: 'BACKUP',
-      subjectId: row.id,
-      data: { sizeBytes: row.sizeBytes, range: range ?? null },
+  /**
+   * Records the download behind a link (its parameters already verified), once per link: fetching it again,
+   * or in several ranges, adds nothing. The claim and the activity row commit together.
+   */
+  async recordDownload(row: BackupRow, range: ByteRange | undefined, link: { expires: string; signature: string }): Promise<void> {
+    const { deps } = this;
+    await withTransaction(deps.pool, async ({ q, db }) => {
+      const claim = {
+        signatureHash: createHash('sha256').update(link.signature).digest('hex'),
+        organizationId: row.organizationId,
+        backupId: row.id,
+        expiresAt: new Date(Number(link.expires) * 1000),
+      };
+      if (!(await claimDownloadLink(q, claim, deps.clock.now()))) return;
+      await deps.activity.record(
+        {
+          organizationId: row.organizationId,
+          kind: 'backup.downloaded',
+          summary: range ? `Backup archive downloaded (bytes ${range.start}-${range.end})` : 'Backup archive downloaded',
+          subjectType: 'BACKUP',
+          subjectId: row.id,
+          data: { sizeBytes: row.sizeBytes, range: range ?? null },
+        },
+        db,
+      );
     });
   }
 

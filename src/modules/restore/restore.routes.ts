@@ -8,10 +8,11 @@ import type { Request, Response } from 'express';
 import type { Services } from '../../services.ts';
 import { errorForLog } from '../../graphql/errors.ts';
 import type { HttpRoutes } from '../../http/app.ts';
-import { authenticate, bearerToken } from '../../http/authenticate.ts';
+import { admitRequest } from '../../http/admission.ts';
 import { forcesPreflight } from '../../http/csrf.ts';
 import { EdgeError, edgeFailure, routeErrorBody } from '../../http/errors.ts';
 import { requireRole } from '../../http/role-guard.ts';
+import { pipeWithLimit } from '../../http/upload-limit.ts';
 import { sendRefusal } from '../../http/upload-refusal.ts';
 import { badInput } from '../../shared/app-error.ts';
 import type { Viewer } from '../auth/auth.types.ts';
@@ -30,7 +31,7 @@ async function handleImport(services: Services, req: Request, res: Response): Pr
   let tempDir: string | undefined;
   try {
     checkPreflight(req);
-    const viewer = await authenticate(services, bearerToken(req.header('authorization')));
+    const viewer = await admitRequest(services, req, res);
     requireRole(viewer, 'ADMIN', 'Only an admin may import records');
     checkEnvelope(req, services.config.importMaxBytes);
     tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-upload-'));
@@ -80,7 +81,7 @@ async function receive(req: Request, tempDir: string, maxBytes: number): Promise
     }
     const target = path.join(tempDir, 'upload');
     received.file = { path: target, name: path.basename(info.filename ?? '') };
-    stream.on('limit', () => (problem ??= tooLarge(maxBytes)));
+    stream.on('limit', () => parser.destroy(tooLarge(maxBytes))); // answer 413 now, not at the body's end
     const out = createWriteStream(target);
     stream.pipe(out);
     writes.push(finished(out));
@@ -92,12 +93,12 @@ async function receive(req: Request, tempDir: string, maxBytes: number): Promise
   req.once('close', () => {
     if (!req.complete) parser.destroy(new Error('upload aborted'));
   });
-  req.pipe(parser);
+  pipeWithLimit(req, parser, maxBytes + ENVELOPE_BYTES, 'body'); // chunked bodies too: 413 once crossed
   try {
     await done;
     await Promise.all(writes);
-  } catch {
-    throw badInput('body', 'is not a well-formed multipart/form-data body');
+  } catch (error) {
+    throw error instanceof EdgeError ? error : badInput('body', 'is not a well-formed multipart/form-data body');
   }
   if (problem) throw problem;
   return received;
