@@ -1,7 +1,8 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import type { Config, Role } from './config.ts';
+import { DB_POOL_SIZE, type Config, type Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
+import { DbGovernor } from './db/db-governor.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventBus } from './events/event-bus.ts';
 import { createSubscriptionPubSub } from './graphql/subscription-pubsub.ts';
@@ -74,7 +75,13 @@ export interface App {
 export async function createApp(opts: AppOptions): Promise<App> {
   const role = opts.role ?? 'all';
   const log = opts.log ?? createLogger(opts.config.logLevel, { role });
-  const database = createDatabase(opts.databaseUrl, { max: 20, applicationName: `crm-data-admin-${role}` });
+  const database = createDatabase(opts.databaseUrl, { max: DB_POOL_SIZE, applicationName: `crm-data-admin-${role}` });
+  // GraphQL requests' database work gets a statement timeout and a per-organization cap (db-governor.ts).
+  const dbGovernor = new DbGovernor({
+    statementTimeoutMs: opts.config.graphqlStatementTimeoutMs,
+    concurrencyPerOrganization: opts.config.graphqlDbConcurrencyPerOrg,
+  });
+  dbGovernor.govern(database.pool);
   const closers: (() => Promise<unknown>)[] = [() => database.close()];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch((err: Error) => log.error({ err: err.message }, 'error while closing'));
@@ -90,7 +97,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
 
-    const services = buildServices(opts, log, database.pool, database.db, events, boss);
+    const services = buildServices(opts, log, database.pool, database.db, events, boss, dbGovernor);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
@@ -112,6 +119,7 @@ function buildServices(
   db: Db,
   events: EventBus,
   boss: PgBoss,
+  dbGovernor: DbGovernor,
 ): Services {
   const clock = opts.clock ?? systemClock;
   const crm = new CrmService(pool, db);
@@ -144,6 +152,7 @@ function buildServices(
     appSecret: opts.appSecret,
     pool,
     db,
+    dbGovernor,
     events,
     pubsub: createSubscriptionPubSub(events),
     boss,

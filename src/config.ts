@@ -37,6 +37,10 @@ export interface Config {
   wsMaxConnectionsPerToken: number;
   /** Operations in flight per socket. */
   wsMaxSubscriptionsPerConnection: number;
+  /** Each statement of a GraphQL operation is cancelled after this long (QUERY_TIMEOUT); 0: no limit. */
+  graphqlStatementTimeoutMs: number;
+  /** Database operations one organization's GraphQL requests may run at once in this process (of a pool of 20). */
+  graphqlDbConcurrencyPerOrg: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
 }
@@ -50,6 +54,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Connections in each process's main database pool. */
+export const DB_POOL_SIZE = 20;
 
 type Env = Record<string, string | undefined>;
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -140,5 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
     wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
+    graphqlStatementTimeoutMs: intVar(env, 'GRAPHQL_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
+    // At most the pool's 20 connections; more would let one organization hold all of them.
+    graphqlDbConcurrencyPerOrg: intVar(env, 'GRAPHQL_DB_CONCURRENCY_PER_ORG', 4, 1, DB_POOL_SIZE),
   };
 }

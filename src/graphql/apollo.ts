@@ -7,6 +7,7 @@ import type express from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
 import { edgeFailure } from '../http/errors.ts';
+import type { GovernedScope } from '../db/db-governor.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
@@ -42,10 +43,14 @@ export async function startApollo(
 
 /** The Apollo HTTP adapter: authenticates the request, then hands Apollo the per-request context. */
 export function apolloMiddleware(apollo: ApolloServer<GraphQLContext>, services: Services): express.RequestHandler {
-  return expressMiddleware(apollo, {
+  const scopes = new WeakMap<express.Request, GovernedScope>();
+  const handler = expressMiddleware(apollo, {
     context: async ({ req, res }) => {
       try {
         const viewer = await authenticate(services, bearerToken(req.header('authorization')));
+        // From here on, the operation's database work counts against its organization (statement timeout, cap).
+        const scope = scopes.get(req);
+        if (scope) scope.organizationId = viewer.organizationId;
         return createContext(viewer, services, res.locals.requestId as string, services.log);
       } catch (error) {
         const failure = edgeFailure(error);
@@ -54,6 +59,11 @@ export function apolloMiddleware(apollo: ApolloServer<GraphQLContext>, services:
       }
     },
   });
+  return (req, res, next) => {
+    const scope: GovernedScope = {};
+    scopes.set(req, scope);
+    return services.dbGovernor.run(scope, () => handler(req, res, next));
+  };
 }
 
 /** A log line (without variables: they may hold personal data) on failures. */

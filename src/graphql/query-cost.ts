@@ -90,7 +90,7 @@ export class QueryCost {
       const selection = field.selectionSet;
       const values = def === SchemaMetaFieldDef ? [this.schema] : this.introspectedTypes(field);
       const costs = values.map((v) => introspectionCost(this.schema, this.fragments, selection, named, v, this.limit));
-      return { depth: 1, cost: base + Math.max(0, ...costs) };
+      return { depth: 1 + this.astDepth(selection), cost: base + Math.max(0, ...costs) };
     }
     const size = this.listSize(field, parent, def, page);
     if (!field.selectionSet) return { depth: 1, cost: base + (size ?? 1) - 1 };
@@ -98,6 +98,29 @@ export class QueryCost {
     const childPage = connection ? pageArg(field) : page;
     const inner = this.measureSet(field.selectionSet, named as GraphQLCompositeType, childPage);
     return { depth: inner.depth + 1, cost: base + inner.cost * (size ?? 1) };
+  }
+
+  /** The nesting of a selection as written (fragments expanded; each fragment measured once). */
+  private astDepth(set: SelectionSetNode): number {
+    let depth = 0;
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) depth = Math.max(depth, sel.selectionSet ? 1 + this.astDepth(sel.selectionSet) : 1);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) depth = Math.max(depth, this.astDepth(sel.selectionSet));
+      else depth = Math.max(depth, this.fragmentDepth(sel.name.value));
+    }
+    return depth;
+  }
+
+  private readonly fragmentDepths = new Map<string, number>();
+
+  private fragmentDepth(name: string): number {
+    const known = this.fragmentDepths.get(name);
+    if (known !== undefined) return known;
+    const fragment = this.fragments.get(name);
+    this.fragmentDepths.set(name, 0); // a cycle (refused by graphql-js) adds nothing
+    const depth = fragment ? this.astDepth(fragment.selectionSet) : 0;
+    this.fragmentDepths.set(name, depth);
+    return depth;
   }
 
   /** How many items a list field returns at most; undefined for a field that is not a list. */

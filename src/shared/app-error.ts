@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'RECORD_NOT_UNMASKABLE'
   /** Deleting a record on legal hold (anyone), or a STANDARD user's change to one. */
   | 'RECORD_ON_LEGAL_HOLD'
+  /** A GraphQL operation's statement ran past GRAPHQL_STATEMENT_TIMEOUT_MS, or waited that long for a database slot. */
+  | 'QUERY_TIMEOUT'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {
