@@ -1,3 +1,4 @@
+import type { FormattedExecutionResult } from 'graphql';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { TestOrg } from '../support/factories.ts';
@@ -66,6 +67,19 @@ describe('GraphQL statement timeout (GRAPHQL_STATEMENT_TIMEOUT_MS)', () => {
       await lock.release();
     }
     expect(await countRows(t.db.pool, 'contacts', org.organizationId)).toBe(before);
+  });
+
+  it('cancels a slow query sent over the WebSocket the same way', async () => {
+    const lock = await lockContacts(t.db.url);
+    try {
+      const client = t.ws(org.standard.token);
+      const result = await new Promise<FormattedExecutionResult>((resolve, reject) => {
+        client.subscribe({ query }, { next: resolve, error: reject, complete: () => undefined });
+      });
+      expect(result.errors?.[0]?.extensions).toEqual({ code: 'QUERY_TIMEOUT' });
+    } finally {
+      await lock.release();
+    }
   });
 
   it('sets the timeout per transaction only: no pooled connection keeps it for jobs and other work', async () => {
