@@ -1,7 +1,8 @@
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import type { Config, Role } from './config.ts';
+import { DB_POOL_SIZE, type Config, type Role } from './config.ts';
 import { createDatabase, type Db } from './db/client.ts';
+import { DbGovernor } from './db/db-governor.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventBus } from './events/event-bus.ts';
 import { createSubscriptionPubSub } from './graphql/subscription-pubsub.ts';
@@ -99,7 +100,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const role = opts.role ?? 'all';
   const log = opts.log ?? createLogger(opts.config.logLevel, { role });
   const directUrl = opts.databaseDirectUrl ?? opts.databaseUrl;
-  const database = createDatabase(opts.databaseUrl, { max: 20, applicationName: `crm-data-admin-${role}` });
+  const database = createDatabase(opts.databaseUrl, { max: DB_POOL_SIZE, applicationName: `crm-data-admin-${role}` });
+  // GraphQL requests' database work gets a statement timeout and a per-organization cap (db-governor.ts).
+  const dbGovernor = new DbGovernor({
+    statementTimeoutMs: opts.config.graphqlStatementTimeoutMs,
+    concurrencyPerOrganization: opts.config.graphqlDbConcurrencyPerOrg,
+  });
+  dbGovernor.govern(database.pool);
   const closers: (() => Promise<unknown>)[] = [() => database.close()];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch((err: Error) => log.error({ err: err.message }, 'error while closing'));
@@ -117,7 +124,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     closers.push(() => boss.stop({ graceful: true, timeout: 20_000 }));
     await createQueues(boss, QUEUES);
 
-    const services = buildServices(opts, log, database.pool, database.db, events, boss, storage);
+    const services = buildServices(opts, log, database.pool, database.db, events, boss, storage, dbGovernor);
     if (worker) await startWorkers(boss, services, QUEUES);
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
@@ -147,6 +154,7 @@ function buildServices(
   events: EventBus,
   boss: PgBoss,
   storage: BlobStore,
+  dbGovernor: DbGovernor,
 ): Services {
   const clock = opts.clock ?? systemClock;
   const crm = new CrmService(pool, db);
@@ -192,6 +200,7 @@ function buildServices(
     appSecret: opts.appSecret,
     pool,
     db,
+    dbGovernor,
     events,
     pubsub: createSubscriptionPubSub(events),
     boss,

@@ -51,6 +51,10 @@ export interface Config {
    * its own: N api processes behind a load balancer allow up to N × this. 0 disables the limit (benchmarks).
    */
   rateLimitPerMinute: number;
+  /** Each statement of a GraphQL operation is cancelled after this long (QUERY_TIMEOUT); 0: no limit. */
+  graphqlStatementTimeoutMs: number;
+  /** Database operations one organization's GraphQL requests may run at once in this process (of a pool of 20). */
+  graphqlDbConcurrencyPerOrg: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
   /** Unset: no email is sent (and nothing fails for want of it). */
@@ -96,6 +100,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** Connections in each process's main database pool. */
+export const DB_POOL_SIZE = 20;
 
 type Env = Record<string, string | undefined>;
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -301,5 +308,8 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: mailFromVar(env, 'MAIL_FROM', 'crm-data-admin <no-reply@localhost>'),
     emailLinkTtlSeconds: intVar(env, 'EMAIL_LINK_TTL_SECONDS', 259_200, 60, 30 * 24 * 3600),
     webhookAllowPrivate: boolVar(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+    graphqlStatementTimeoutMs: intVar(env, 'GRAPHQL_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
+    // At most the pool's 20 connections; more would let one organization hold all of them.
+    graphqlDbConcurrencyPerOrg: intVar(env, 'GRAPHQL_DB_CONCURRENCY_PER_ORG', 4, 1, DB_POOL_SIZE),
   };
 }

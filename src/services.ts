@@ -2,6 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
+import type { DbGovernor } from './db/db-governor.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
 import type { ActivityService } from './modules/activity/activity.service.ts';
@@ -27,6 +28,8 @@ export interface Services {
   appSecret: string;
   pool: pg.Pool;
   db: Db;
+  /** Statement timeout and per-organization cap on the pool's use by GraphQL requests. */
+  dbGovernor: DbGovernor;
   /** Publish/subscribe over LISTEN/NOTIFY: features publish here; any consumer may listen. */
   events: EventBus;
   /** GraphQL subscriptions' view of `events`. */

@@ -7,6 +7,7 @@ import type express from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphqlAdmission } from '../http/admission.ts';
 import { edgeFailure } from '../http/errors.ts';
+import type { GovernedScope } from '../db/db-governor.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
@@ -45,12 +46,16 @@ export async function startApollo(
  * resolved (authenticated and counted against the rate limit) before the body was read.
  */
 export function apolloMiddleware(apollo: ApolloServer<GraphQLContext>, services: Services): express.RequestHandler {
-  return expressMiddleware(apollo, {
-    context: async ({ res }) => {
+  const scopes = new WeakMap<express.Request, GovernedScope>();
+  const handler = expressMiddleware(apollo, {
+    context: async ({ req, res }) => {
       const admission = res.locals.admission as GraphqlAdmission | undefined;
       try {
         if (!admission) throw new Error('/graphql reached Apollo without admission');
         if ('error' in admission) throw admission.error;
+        // From here on, the operation's database work counts against its organization (statement timeout, cap).
+        const scope = scopes.get(req);
+        if (scope) scope.organizationId = admission.viewer.organizationId;
         return createContext(admission.viewer, services, res.locals.requestId as string, services.log);
       } catch (error) {
         const failure = edgeFailure(error);
@@ -59,6 +64,11 @@ export function apolloMiddleware(apollo: ApolloServer<GraphQLContext>, services:
       }
     },
   });
+  return (req, res, next) => {
+    const scope: GovernedScope = {};
+    scopes.set(req, scope);
+    return services.dbGovernor.run(scope, () => handler(req, res, next));
+  };
 }
 
 /** A log line (without variables: they may hold personal data) on failures. */

@@ -46,11 +46,25 @@ export function errorForLog(error: unknown): { err: string; stack?: string } {
   return cause instanceof Error ? { err: cause.message, stack: cause.stack } : { err: String(cause) };
 }
 
+/**
+ * PostgreSQL's query_canceled (57014): GRAPHQL_STATEMENT_TIMEOUT_MS ran out (db-governor.ts), or an operator
+ * cancelled the statement. drizzle wraps the pg error as its `cause`.
+ */
+function isCancelledStatement(error: unknown): boolean {
+  for (let e = error, i = 0; e instanceof Error && i < 4; e = e.cause, i++) {
+    if ((e as { code?: unknown }).code === '57014') return true;
+  }
+  return false;
+}
+
+const CANCELLED_MESSAGE =
+  'The query ran longer than this server allows and was cancelled; ask for less (a smaller page, no totalCount) and retry';
+
 /** Whether an error is one we meant to show the client (as opposed to a bug or an infrastructure failure). */
 export function isExpectedError(error: unknown): boolean {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof AppError) return original.code !== 'INTERNAL_SERVER_ERROR';
-  return protocolCode(error) !== undefined;
+  return protocolCode(error) !== undefined || isCancelledStatement(original);
 }
 
 /**
@@ -65,6 +79,7 @@ export function formatError(hideInternals: boolean) {
     if (original instanceof AppError) {
       return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
     }
+    if (isCancelledStatement(original)) return { ...base, message: CANCELLED_MESSAGE, extensions: { code: 'QUERY_TIMEOUT' } };
     const code = protocolCode(error);
     // type-graphql's AuthorizationError says UNAUTHORIZED; our contract says FORBIDDEN.
     if (code === 'UNAUTHORIZED') {

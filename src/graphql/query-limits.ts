@@ -2,75 +2,78 @@ import {
   GraphQLError,
   Kind,
   type ASTVisitor,
-  type FieldNode,
   type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
-import { DEFAULT_PAGE, MAX_PAGE } from './connection.ts';
+import { QueryCost } from './query-cost.ts';
 
-export const MAX_DEPTH = 12;
+/** GraphiQL's introspection query (graphql 16) is 15 deep, and newer ones follow types a few levels further. */
+export const MAX_DEPTH = 20;
 export const MAX_COST = 20_000;
-
-interface Measure {
-  depth: number;
-  cost: number;
-}
+/** How often one root field may be selected (under aliases) in one operation. */
+export const MAX_ROOT_FIELD_ALIASES = 10;
 
 /**
- * A validation rule that refuses operations nested deeper than MAX_DEPTH or estimated to cost more than
- * MAX_COST, where a field costs 1 plus its children, times the page it asks for (`first`, else 20 for a
- * connection). Written against the AST with the project's own graphql (a library we tried,
- * graphql-query-complexity, loads a second copy of graphql and breaks instanceof checks).
+ * A validation rule, so a refused operation never reaches a resolver or the database: it refuses operations
+ * nested deeper than MAX_DEPTH, estimated to cost more than MAX_COST (see query-cost.ts), or selecting one root
+ * field more than MAX_ROOT_FIELD_ALIASES times. Introspection is costed like any field (by exactly what it would
+ * answer) — GraphiQL's full introspection query passes, an aliased `__schema` bomb does not. Written against the
+ * AST with the project's own graphql (graphql-query-complexity loads a second copy and breaks instanceof checks).
  */
 export function queryLimitsRule(context: ValidationContext): ASTVisitor {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of context.getDocument().definitions) {
     if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   }
-
-  const measureSet = (set: SelectionSetNode | undefined, seen: ReadonlySet<string>): Measure => {
-    const total: Measure = { depth: 0, cost: 0 };
-    for (const sel of set?.selections ?? []) {
-      let m: Measure;
-      if (sel.kind === Kind.FIELD) m = measureField(sel, seen);
-      else if (sel.kind === Kind.INLINE_FRAGMENT) m = measureSet(sel.selectionSet, seen);
-      else if (seen.has(sel.name.value)) continue; // a fragment cycle is reported by graphql's own rules
-      else m = measureSet(fragments.get(sel.name.value)?.selectionSet, new Set(seen).add(sel.name.value));
-      total.depth = Math.max(total.depth, m.depth);
-      total.cost += m.cost;
-    }
-    return total;
-  };
-
-  const measureField = (field: FieldNode, seen: ReadonlySet<string>): Measure => {
-    if (!field.selectionSet) return { depth: 1, cost: 1 };
-    const inner = measureSet(field.selectionSet, seen);
-    return { depth: inner.depth + 1, cost: 1 + inner.cost * pageOf(field) };
-  };
-
   return {
     OperationDefinition(node) {
-      // GraphiQL's introspection (`__schema`, deeply nested type refs) is exempt, but only that root field:
-      // exempting the whole operation would let any query bypass the limits by selecting `__schema` too.
-      const selections = node.selectionSet.selections.filter((s) => !(s.kind === Kind.FIELD && s.name.value === '__schema'));
-      const { depth, cost } = measureSet({ ...node.selectionSet, selections }, new Set());
-      const message =
-        depth > MAX_DEPTH
-          ? `Query is nested ${depth} levels deep; the limit is ${MAX_DEPTH}`
-          : cost > MAX_COST
-            ? `Query cost ${cost} exceeds the limit of ${MAX_COST}; ask for fewer items`
-            : undefined;
+      const message = refusal(context, fragments, node);
       if (message) context.reportError(new GraphQLError(message, { nodes: [node], extensions: { code: 'QUERY_TOO_COMPLEX' } }));
     },
   };
 }
 
-/** Validation runs before variables are known: a `first: $var` is costed at the largest page. */
-function pageOf(field: FieldNode): number {
-  const arg = field.arguments?.find((a) => a.name.value === 'first');
-  if (arg?.value.kind === Kind.VARIABLE) return MAX_PAGE;
-  if (arg?.value.kind === Kind.INT) return Math.min(Math.max(Number(arg.value.value), 1), MAX_PAGE);
-  const isConnection = field.selectionSet?.selections.some((s) => s.kind === Kind.FIELD && s.name.value === 'nodes');
-  return isConnection ? DEFAULT_PAGE : 1;
+function refusal(
+  context: ValidationContext,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  node: OperationDefinitionNode,
+): string | undefined {
+  const schema = context.getSchema();
+  const root = schema.getRootType(node.operation);
+  if (!root) return undefined; // graphql-js reports the missing root type
+  const [field, times] = mostRepeatedRootField(node.selectionSet, fragments);
+  if (times > MAX_ROOT_FIELD_ALIASES) {
+    return `Query selects \`${field}\` more than ${MAX_ROOT_FIELD_ALIASES} times; the limit is ${MAX_ROOT_FIELD_ALIASES} per root field`;
+  }
+  const { depth, cost } = new QueryCost(schema, fragments, MAX_COST).measureSet(node.selectionSet, root, 1, true);
+  if (depth > MAX_DEPTH) return `Query is nested ${depth} levels deep; the limit is ${MAX_DEPTH}`;
+  if (cost > MAX_COST) return `Query cost ${cost} exceeds the limit of ${MAX_COST}; ask for fewer items`;
+  return undefined;
+}
+
+/** The root field selected most often (through aliases, inline fragments and fragment spreads), and how often. */
+function mostRepeatedRootField(set: SelectionSetNode, fragments: ReadonlyMap<string, FragmentDefinitionNode>): [string, number] {
+  const counts = new Map<string, number>();
+  let top: [string, number] = ['', 0];
+  const visit = (s: SelectionSetNode, seen: ReadonlySet<string>): void => {
+    for (const sel of s.selections) {
+      // Stopping at the first field over the limit also bounds the walk of fragments that spread others twice.
+      if (top[1] > MAX_ROOT_FIELD_ALIASES) return;
+      if (sel.kind === Kind.FIELD) {
+        if (sel.name.value === '__typename') continue;
+        const count = (counts.get(sel.name.value) ?? 0) + 1;
+        counts.set(sel.name.value, count);
+        if (count > top[1]) top = [sel.name.value, count];
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        visit(sel.selectionSet, seen);
+      } else if (!seen.has(sel.name.value)) {
+        const fragment = fragments.get(sel.name.value);
+        if (fragment) visit(fragment.selectionSet, new Set(seen).add(sel.name.value));
+      }
+    }
+  };
+  visit(set, new Set());
+  return top;
 }

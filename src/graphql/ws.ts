@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -10,7 +10,7 @@ import { AuthenticationError, edgeFailure } from '../http/errors.ts';
 import type { TokenViewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/app-error.ts';
-import { createContext } from './context.ts';
+import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
 import { queryLimitsRule } from './query-limits.ts';
 
@@ -112,6 +112,11 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
         }
       },
       context: (ctx) => createContext(ctx.extra.viewer!, services, randomUUID(), services.log),
+      // Queries and mutations sent over the socket obey the same database limits as over HTTP (db-governor.ts).
+      execute: (args) => {
+        const organizationId = (args.contextValue as GraphQLContext | undefined)?.viewer.organizationId;
+        return services.dbGovernor.run({ organizationId }, () => execute(args));
+      },
       // The HTTP path's extra validation (depth) applies to subscriptions too; graphql-ws then does the rest.
       onSubscribe: async (ctx, _id, payload) => {
         const overCap = tooManyOperations(ctx.subscriptions, config.wsMaxSubscriptionsPerConnection);

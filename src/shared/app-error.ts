@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'RECORD_ON_LEGAL_HOLD'
   /** Over RATE_LIMIT_PER_MINUTE; `retryAfterSeconds` in the details (HTTP 429 with Retry-After). */
   | 'RATE_LIMITED'
+  /** A GraphQL operation's statement ran past GRAPHQL_STATEMENT_TIMEOUT_MS, or waited that long for a database slot. */
+  | 'QUERY_TIMEOUT'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {

@@ -1,5 +1,6 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { COUNT_COST, QUERY_COST } from '../../src/graphql/query-cost.ts';
 import { MAX_COST, MAX_DEPTH } from '../../src/graphql/query-limits.ts';
 import type { TestOrg } from '../support/factories.ts';
 import { countRows, type RunningTestApp } from '../support/foundation-helpers.ts';
@@ -13,9 +14,12 @@ function deepQuery(levels: number): string {
   return `query Deep { __type(name: "Query") { fields { type { ${inner} } } } }`;
 }
 
-/** Aliased pages of contacts with their relations: each costs ~701, so enough of them exceed MAX_COST. */
-function costlyQuery(aliases: number): string {
-  const page = 'contacts(first: 100) { nodes { id account { id name owner { id } } } }';
+/** A counted page of contacts with their relations: root + totalCount + nodes (1 + 100 × 6). */
+const PAGE = 'contacts(first: 100) { totalCount nodes { id account { id name owner { id } } } }';
+const PAGE_COST = 1 + QUERY_COST + 1 + COUNT_COST + 1 + 100 * 6;
+
+/** Aliased counted pages: enough of them exceed MAX_COST while staying under the alias bound. */
+function costlyQuery(aliases: number, page = PAGE): string {
   return `query Costly { ${Array.from({ length: aliases }, (_, i) => `c${i}: ${page}`).join(' ')} }`;
 }
 
@@ -27,7 +31,7 @@ describe('query limits', () => {
   it('accepts a query just within both limits', async () => {
     const res = await t.gql(org.admin.token, deepQuery(MAX_DEPTH - 4));
     expect(res.errors).toBeUndefined();
-    const costly = await t.gql(org.admin.token, costlyQuery(Math.floor(MAX_COST / 701)));
+    const costly = await t.gql(org.admin.token, costlyQuery(Math.floor(MAX_COST / PAGE_COST)));
     expect(costly.errors).toBeUndefined();
   });
 
@@ -39,7 +43,7 @@ describe('query limits', () => {
   });
 
   it('refuses a too-costly query with QUERY_TOO_COMPLEX before executing it', async () => {
-    const res = await t.gql(org.admin.token, costlyQuery(Math.ceil(MAX_COST / 701) + 1));
+    const res = await t.gql(org.admin.token, costlyQuery(Math.floor(MAX_COST / PAGE_COST) + 1));
     expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
     expect(res.errors?.[0]?.message).toMatch(/cost \d+ exceeds the limit/);
     expect(res.data).toBeUndefined();
@@ -47,7 +51,7 @@ describe('query limits', () => {
 
   it.each([
     ['too deep', deepQuery(MAX_DEPTH)],
-    ['too costly', costlyQuery(40)],
+    ['too costly', costlyQuery(Math.floor(MAX_COST / PAGE_COST) + 1)],
   ])('executes nothing of a document whose other operation is %s (a mutation beside it is not run)', async (_label, heavy) => {
     const before = await countRows(t.db.pool, 'accounts');
     const res = await fetch(`${t.url}/graphql`, {
@@ -65,7 +69,7 @@ describe('query limits', () => {
   });
 
   it('cannot be switched off by selecting __schema beside a costly field', async () => {
-    const res = await t.gql(org.admin.token, costlyQuery(40).replace('query Costly { ', 'query Costly { __schema { queryType { name } } '));
+    const res = await t.gql(org.admin.token, costlyQuery(Math.floor(MAX_COST / PAGE_COST) + 1).replace('query Costly { ', 'query Costly { __schema { queryType { name } } '));
     expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
     expect(res.data).toBeUndefined();
   });
@@ -77,8 +81,8 @@ describe('query limits', () => {
   });
 
   it('costs `first: $variable` at the largest page, since validation runs before variables are known', async () => {
-    const page = 'contacts(first: $n) { nodes { id account { id name owner { id } } } }';
-    const query = `query($n: Int) { ${Array.from({ length: 30 }, (_, i) => `c${i}: ${page}`).join(' ')} }`;
+    const aliases = Math.floor(MAX_COST / PAGE_COST) + 1;
+    const query = costlyQuery(aliases, PAGE.replace('first: 100', 'first: $n')).replace('query Costly', 'query($n: Int)');
     const res = await t.gql(org.admin.token, query, { n: 1 });
     expect(codeOf(res)).toBe('QUERY_TOO_COMPLEX');
   });

@@ -260,4 +260,14 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ RATE_LIMIT_PER_MINUTE: bad })).toThrow(/RATE_LIMIT_PER_MINUTE must be a whole number from 0 to 1000000/);
     }
   });
+
+  it('has GraphQL database limits with safe defaults, each configurable and bounded', () => {
+    expect(loadConfig({})).toMatchObject({ graphqlStatementTimeoutMs: 5_000, graphqlDbConcurrencyPerOrg: 4 });
+    const env = { GRAPHQL_STATEMENT_TIMEOUT_MS: '0', GRAPHQL_DB_CONCURRENCY_PER_ORG: '20' };
+    expect(loadConfig(env)).toMatchObject({ graphqlStatementTimeoutMs: 0, graphqlDbConcurrencyPerOrg: 20 });
+    // More than the pool's 20 connections would let one organization take all of them.
+    expect(() => loadConfig({ GRAPHQL_DB_CONCURRENCY_PER_ORG: '21' })).toThrow(/GRAPHQL_DB_CONCURRENCY_PER_ORG must be a whole number from 1 to 20/);
+    expect(() => loadConfig({ GRAPHQL_DB_CONCURRENCY_PER_ORG: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ GRAPHQL_STATEMENT_TIMEOUT_MS: '5s' })).toThrow(/GRAPHQL_STATEMENT_TIMEOUT_MS/);
+  });
 });
