@@ -39,6 +39,8 @@ export interface Config {
   wsMaxSubscriptionsPerConnection: number;
   /** Exact origins (`scheme://host[:port]`) whose browser pages may call /graphql, /imports and /downloads. */
   corsOrigins: string[];
+  /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`; unset, it is open. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +103,19 @@ function originsVar(env: Env, name: string): string[] {
   });
 }
 
+/**
+ * METRICS_TOKEN: sent verbatim in an Authorization header, so no whitespace; long enough that guessing it is not
+ * a plan (a scraper's secret, not a password a person types).
+ */
+function metricsTokenVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) {
+    throw new ConfigError(name, 'must be 16 to 512 printable characters without spaces');
+  }
+  return raw;
+}
+
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || undefined;
@@ -140,5 +155,6 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),
     wsMaxSubscriptionsPerConnection: intVar(env, 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 100_000),
     corsOrigins: originsVar(env, 'CORS_ORIGINS'),
+    metricsToken: metricsTokenVar(env, 'METRICS_TOKEN'),
   };
 }
