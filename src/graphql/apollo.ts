@@ -7,6 +7,7 @@ import type express from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
 import { edgeFailure } from '../http/errors.ts';
+import { metricsPlugin } from '../metrics/apollo-metrics-plugin.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
@@ -34,6 +35,7 @@ export async function startApollo(
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: drain }) },
       errorLoggingPlugin(services),
+      metricsPlugin(services.metrics),
     ],
   });
   await apollo.start();

@@ -6,6 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
 import { edgeFailure } from '../http/errors.ts';
+import { webSocketGauges } from '../metrics/websocket-gauges.ts';
 import type { Viewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
 import { createContext } from './context.ts';
@@ -53,6 +54,8 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
   // nor authentication: the socket is closed with 1009 (message too big).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.wsMaxPayloadBytes });
   const connections = connectionCounter(config.wsMaxConnectionsPerToken);
+  const gauges = webSocketGauges(wsServer);
+  services.metrics.watchWebSockets(gauges);
   const formatWsError = formatError(!config.exposeErrors);
   const logUnexpected = (errors: readonly GraphQLError[]) => {
     const unexpected = errors.filter((error) => !isExpectedError(error) && error.extensions.code !== TOO_MANY_SUBSCRIPTIONS);
@@ -65,6 +68,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const { socket } = ctx.extra;
+        gauges.track(ctx, socket);
         try {
           const token = bearerToken(params.authorization ?? params.Authorization);
           ctx.extra.viewer = await authenticate(services, token);
