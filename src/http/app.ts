@@ -66,7 +66,8 @@ export async function startHttpServer(
 function timeRequests(services: Services): express.RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    res.once('finish', () => services.metrics.httpRequest(req.method, req.path, res.statusCode, (performance.now() - started) / 1000));
+    const path = req.path; // read now: a router mounted on a path (Apollo on /graphql) strips it from req.url
+    res.once('finish', () => services.metrics.httpRequest(req.method, path, res.statusCode, (performance.now() - started) / 1000));
     next();
   };
 }
