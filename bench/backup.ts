@@ -80,7 +80,7 @@ async function backupPhase(dbUrl: string, organizationId: string, adminId: strin
   const { loadConfig } = await import('../src/config.ts');
   const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-backup-'));
   const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: SECRET, DATA_DIR: storage, STORAGE_DIR: storage, LOG_LEVEL: 'warn' });
-  const app = await createApp({ config, databaseUrl: dbUrl, appSecret: SECRET, role: 'worker', log: pino({ level: 'warn' }, pino.destination(2)) });
+  const app = await createApp({ config, databaseUrl: dbUrl, appSecret: SECRET, role: 'worker', log: pino({ level: 'warn' }, pino.destination(2)), listen: { host: '127.0.0.1', port: 0 } });
   try {
     const idleRssMb = Math.round(process.memoryUsage.rss() / 1e6);
     const started = performance.now();

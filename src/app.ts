@@ -6,16 +6,18 @@ import { DbGovernor } from './db/db-governor.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventBus } from './events/event-bus.ts';
 import { createSubscriptionPubSub } from './graphql/subscription-pubsub.ts';
-import { startHttpServer, type HttpRoutes, type RunningHttpServer } from './http/app.ts';
-import { createBoss } from './jobs/boss.ts';
+import type { HttpRoutes, RunningHttpServer } from './http/app.ts';
+import { startOpsServer } from './http/ops-server.ts';
+import { BOSS_SCHEMA, createBoss } from './jobs/boss.ts';
 import { createQueues, startWorkers, type QueueDefinition } from './jobs/registry.ts';
 import { ActivityService } from './modules/activity/activity.service.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { TokenCache, type TokenCacheOptions } from './modules/auth/token-cache.ts';
 import { RateLimiter } from './http/rate-limiter.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
-import { backupDownloadRoutes } from './modules/backup/backup.routes.ts';
 import { DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
+import { AppMetrics } from './metrics/app-metrics.ts';
+import { queueDepthReader } from './metrics/queue-depth.ts';
 import { createBackupService } from './modules/backup/backup.service.ts';
 import { CrmService } from './modules/crm/crm.service.ts';
 import { NotificationService } from './modules/notifications/notification.service.ts';
@@ -32,8 +34,7 @@ import { RETENTION_QUEUES } from './modules/retention/retention.jobs.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
 import { keptArchives } from './modules/restore/restore-archives.ts';
 import { importQueue, retentionRecomputeAfterImport } from './modules/restore/restore.jobs.ts';
-import { importRoutes } from './modules/restore/restore.routes.ts';
-import type { BatchWriter } from './modules/restore/import-batch.ts';
+import { writeBatch, type BatchWriter } from './modules/restore/import-batch.ts';
 import type { ImportOptions } from './modules/restore/import-runner.ts';
 import { RestoreService } from './modules/restore/restore.service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
@@ -45,8 +46,18 @@ import type { Services } from './services.ts';
 /** Every job queue of the service (see jobs/registry.ts). */
 const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES, webhookQueue as QueueDefinition];
 
-/** HTTP endpoints besides /graphql, /healthz, /readyz. */
-const HTTP_ROUTES: HttpRoutes[] = [backupDownloadRoutes, importRoutes];
+/**
+ * The API's HTTP edge and the features' endpoints besides /graphql, /healthz, /readyz, /metrics: loaded only by
+ * the roles that serve the API, so a worker never loads Express, Apollo, the GraphQL schema or graphql-ws.
+ */
+async function loadApiEdge(): Promise<{ startHttpServer: typeof import('./http/app.ts').startHttpServer; routes: HttpRoutes[] }> {
+  const [{ startHttpServer }, { backupDownloadRoutes }, { importRoutes }] = await Promise.all([
+    import('./http/app.ts'),
+    import('./modules/backup/backup.routes.ts'),
+    import('./modules/restore/restore.routes.ts'),
+  ]);
+  return { startHttpServer, routes: [backupDownloadRoutes, importRoutes] };
+}
 
 export interface AppOptions {
   config: Config;
@@ -87,7 +98,7 @@ export interface AppOverrides {
 
 export interface App {
   services: Services;
-  /** Set when the role serves HTTP (all, api). */
+  /** Set unless headless: the API (all, api) or, for a worker, `/healthz`, `/readyz` and `/metrics` only. */
   http: RunningHttpServer | undefined;
   close(): Promise<void>;
 }
@@ -126,12 +137,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
 
     const services = buildServices(opts, log, database.pool, database.db, events, boss, storage, dbGovernor);
     if (worker) await startWorkers(boss, services, QUEUES);
-    let http: RunningHttpServer | undefined;
-    if (role !== 'worker' && !opts.headless) {
-      http = await startHttpServer(services, HTTP_ROUTES, opts.listen ?? { host: opts.config.host, port: opts.config.port });
-      closers.push(() => http!.close());
-      if (!opts.config.publicUrlFromEnv) services.config = { ...services.config, publicUrl: http.url };
-    }
+    const http = opts.headless ? undefined : await listen(role, services, opts);
+    if (http) closers.push(() => http.close());
     return { services, http, close };
   } catch (error) {
     await close();
@@ -146,6 +153,15 @@ async function blobStore(opts: AppOptions, log: Logger, closers: (() => Promise<
   return handle.store;
 }
 
+async function listen(role: Role, services: Services, opts: AppOptions): Promise<RunningHttpServer> {
+  const address = opts.listen ?? { host: opts.config.host, port: opts.config.port };
+  if (role === 'worker') return startOpsServer(services, address);
+  const edge = await loadApiEdge();
+  const http = await edge.startHttpServer(services, edge.routes, address);
+  if (!opts.config.publicUrlFromEnv) services.config = { ...services.config, publicUrl: http.url };
+  return http;
+}
+
 function buildServices(
   opts: AppOptions,
   log: Logger,
@@ -157,6 +173,11 @@ function buildServices(
   dbGovernor: DbGovernor,
 ): Services {
   const clock = opts.clock ?? systemClock;
+  const metrics = new AppMetrics({
+    pool,
+    queueDepth: queueDepthReader(pool, BOSS_SCHEMA, QUEUES.map((q) => q.name)),
+    log,
+  });
   const crm = new CrmService(pool, db);
   const activity = new ActivityService(db);
   const notifications = new NotificationService(db, events);
@@ -172,6 +193,7 @@ function buildServices(
       snapshotDatabaseUrl: opts.databaseDirectUrl ?? opts.databaseUrl,
       appSecret: opts.appSecret,
       config: () => services.config,
+      metrics,
     },
     overrides.backups,
   );
@@ -181,7 +203,7 @@ function buildServices(
     afterImport: retentionRecomputeAfterImport(boss),
     domainEvents,
     options: overrides.imports,
-    writeBatch: overrides.importBatchWriter,
+    writeBatch: countedBatches(overrides.importBatchWriter ?? writeBatch, metrics),
   });
   const email = createEmailService(opts.config, { pool, db, boss, log, backups }, overrides.backups?.keepArchives);
   if (email) domainEvents.subscribe(email.consumer);
@@ -216,6 +238,7 @@ function buildServices(
     storage,
     backups,
     restore,
+    metrics,
     afterBulkLoad: (organizationId) => retention.recomputeAll(organizationId),
     readiness: async () => {
       const databaseOk = await pool.query('select 1').then(() => true, () => false);
@@ -251,4 +274,13 @@ function tokenCache(events: EventBus, options: TokenCacheOptions | undefined): T
   events.on('tokenRevoked', (tokenId) => cache.forgetToken(tokenId));
   events.onReconnect(() => cache.clear());
   return cache;
+}
+
+/** Import rows by outcome, counted as each batch commits (a batch that rolls back counts nothing). */
+function countedBatches(write: BatchWriter, metrics: AppMetrics): BatchWriter {
+  return async (target, batch, notify) => {
+    const progress = await write(target, batch, notify);
+    metrics.importBatch(progress);
+    return progress;
+  };
 }

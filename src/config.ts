@@ -65,6 +65,8 @@ export interface Config {
   emailLinkTtlSeconds: number;
   /** Webhook URLs may resolve to loopback/private addresses (tests, on-premise). */
   webhookAllowPrivate: boolean;
+  /** When set, `GET /metrics` requires `Authorization: Bearer <metricsToken>`; unset, it is open. */
+  metricsToken: string | undefined;
 }
 
 export type StorageConfig = FileStorageConfig | S3StorageConfig;
@@ -237,6 +239,19 @@ function smtpVar(env: Env, name: string): string | undefined {
   return raw;
 }
 
+/**
+ * METRICS_TOKEN: sent verbatim in an Authorization header, so no whitespace; long enough that guessing it is not
+ * a plan (a scraper's secret, not a password a person types).
+ */
+function metricsTokenVar(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^[\x21-\x7e]{16,512}$/.test(raw)) {
+    throw new ConfigError(name, 'must be 16 to 512 printable characters without spaces');
+  }
+  return raw;
+}
+
 /** MAIL_FROM: `address@host` or `Name <address@host>`, on one line. */
 function mailFromVar(env: Env, name: string, fallback: string): string {
   const raw = env[name];
@@ -311,5 +326,6 @@ export function loadConfig(env: Env = process.env): Config {
     graphqlStatementTimeoutMs: intVar(env, 'GRAPHQL_STATEMENT_TIMEOUT_MS', 5_000, 0, 3_600_000),
     // At most the pool's 20 connections; more would let one organization hold all of them.
     graphqlDbConcurrencyPerOrg: intVar(env, 'GRAPHQL_DB_CONCURRENCY_PER_ORG', 4, 1, DB_POOL_SIZE),
+    metricsToken: metricsTokenVar(env, 'METRICS_TOKEN'),
   };
 }

@@ -5,6 +5,7 @@ import type { Db } from './db/client.ts';
 import type { DbGovernor } from './db/db-governor.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { SubscriptionPubSub } from './graphql/subscription-pubsub.ts';
+import type { AppMetrics } from './metrics/app-metrics.ts';
 import type { ActivityService } from './modules/activity/activity.service.ts';
 import type { AuthService } from './modules/auth/auth.service.ts';
 import type { BackupService } from './modules/backup/backup.service.ts';
@@ -53,6 +54,8 @@ export interface Services {
   backups: BackupService;
   /** Imports (POST /imports) and restores from kept archives. */
   restore: RestoreService;
+  /** Prometheus metrics of this app (`GET /metrics`); features record what they did here. */
+  metrics: AppMetrics;
   readiness(): Promise<{ ok: boolean; database: boolean; migrations: boolean }>;
   /** Called after records were loaded in bulk (seed): lets features derive what they keep per record. */
   afterBulkLoad?(organizationId: string): Promise<void>;

@@ -19,7 +19,8 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
     await database.stop();
     throw error;
   }
-  if (app.http) await firstRunDemo(app, `${app.services.config.publicUrl}/graphql`);
+  // A worker serves no GraphQL: the demo data and the GraphiQL line are the api's to print.
+  if (app.http && role !== 'worker') await firstRunDemo(app, `${app.services.config.publicUrl}/graphql`);
   log.info({ role, url: app.http?.url, embedded: database.embedded, startupMs: Date.now() - started }, 'crm-data-admin started');
   await waitForShutdownSignal(log);
   await shutdown(app, database, log);

@@ -8,6 +8,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { GraphqlAdmission } from '../http/admission.ts';
 import { edgeFailure } from '../http/errors.ts';
 import type { GovernedScope } from '../db/db-governor.ts';
+import { metricsPlugin } from '../metrics/apollo-metrics-plugin.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
@@ -35,6 +36,7 @@ export async function startApollo(
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { serverWillStart: async () => ({ drainServer: drain }) },
       errorLoggingPlugin(services),
+      metricsPlugin(services.metrics),
     ],
   });
   await apollo.start();

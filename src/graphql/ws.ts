@@ -7,7 +7,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { admit, admitConnection, peerAddress } from '../http/admission.ts';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
 import { AuthenticationError, edgeFailure } from '../http/errors.ts';
-import type { TokenViewer } from '../modules/auth/auth.types.ts';
+import { webSocketGauges } from '../metrics/websocket-gauges.ts';
+import type { TokenViewer, Viewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/app-error.ts';
 import { createContext, type GraphQLContext } from './context.ts';
@@ -82,6 +83,8 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
   // nor authentication: the socket is closed with 1009 (message too big).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: config.wsMaxPayloadBytes });
   const connections = connectionCounter(config.wsMaxConnectionsPerToken);
+  const gauges = webSocketGauges(wsServer);
+  services.metrics.watchWebSockets(gauges);
   const formatWsError = formatError(!config.exposeErrors);
   const logUnexpected = (errors: readonly GraphQLError[]) => {
     const unexpected = errors.filter((error) => !isExpectedError(error) && error.extensions.code !== TOO_MANY_SUBSCRIPTIONS);
@@ -95,6 +98,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const { socket } = ctx.extra;
+        gauges.track(ctx, socket);
         try {
           const token = bearerToken(params.authorization ?? params.Authorization);
           const viewer = await admitConnection(services, token, peerAddress(ctx.extra.request));

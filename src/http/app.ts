@@ -12,6 +12,7 @@ import { graphqlAdmission } from './admission.ts';
 import { CORS_PATHS, corsMiddleware } from './cors.ts';
 import { forcesPreflight, PREFLIGHT_HEADERS } from './csrf.ts';
 import { EdgeError, edgeFailure, graphqlErrorBody } from './errors.ts';
+import { opsEndpoint, runOpsEndpoint } from './ops-endpoints.ts';
 
 /** Extra HTTP endpoints of a feature (downloads, imports), mounted before GraphQL. */
 export type HttpRoutes = (router: express.Router, services: Services) => void;
@@ -40,12 +41,7 @@ export async function startHttpServer(
   const subscriptions = startSubscriptionServer(schema, services, httpServer);
   const apollo = await startApollo(schema, services, httpServer, async () => subscriptions.dispose());
 
-  app.use(requestId, securityHeaders);
-  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    const ready = await services.readiness();
-    res.status(ready.ok ? 200 : 503).json(ready);
-  });
+  app.use(timeRequests(services), requestId, securityHeaders, opsEndpoints(services));
   app.get('/graphql', serveGraphiql);
   if (services.config.corsOrigins.length > 0) app.use(CORS_PATHS, corsMiddleware(services.config.corsOrigins));
   const router = express.Router();
@@ -64,6 +60,25 @@ export async function startHttpServer(
       await apollo.stop(); // drains HTTP (bounded) and disposes the WebSocket server
       httpServer.closeAllConnections();
     },
+  };
+}
+
+/** Every answer's duration, by method, route and status (labels from fixed sets: see metrics/metric-labels.ts). */
+function timeRequests(services: Services): express.RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    const path = req.path; // read now: a router mounted on a path (Apollo on /graphql) strips it from req.url
+    res.once('finish', () => services.metrics.httpRequest(req.method, path, res.statusCode, (performance.now() - started) / 1000));
+    next();
+  };
+}
+
+/** `/healthz`, `/readyz`, `/metrics`: the same handlers a worker serves (http/ops-endpoints.ts). */
+function opsEndpoints(services: Services): express.RequestHandler {
+  return (req, res, next) => {
+    const handler = opsEndpoint(services, req);
+    if (handler) void runOpsEndpoint(services, handler, req, res);
+    else next();
   };
 }
 

@@ -26,7 +26,9 @@ export async function createQueues(boss: PgBoss, queues: QueueDefinition[]): Pro
 
 export async function startWorkers(boss: PgBoss, services: Services, queues: QueueDefinition[]): Promise<void> {
   for (const def of queues) {
-    await boss.work<object>(def.name, def.work ?? {}, (jobs: Job<object>[]) => def.handler(services, jobs));
+    await boss.work<object>(def.name, def.work ?? {}, (jobs: Job<object>[]) =>
+      services.metrics.timeJob(def.name, jobs.length, () => def.handler(services, jobs)),
+    );
     if (def.cron) await boss.schedule(def.name, def.cron, {}, { tz: 'UTC' });
   }
 }

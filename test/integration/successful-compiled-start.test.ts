@@ -1,10 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO } from '../support/cli.ts';
+import { ensureBuilt } from '../support/compiled-build.ts';
 import { postGraphQL } from '../support/test-app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
@@ -13,22 +13,6 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
  * `prepare` script), started the way a user starts it, with no TypeScript loader: a backup proves that the archive
  * worker thread loads from dist/ too.
  */
-
-const run = promisify(execFile);
-const ENTRY = path.join(REPO, 'dist/main.js');
-
-async function newestSourceMs(): Promise<number> {
-  const files = await fs.readdir(path.join(REPO, 'src'), { recursive: true });
-  const stats = await Promise.all(files.map((f) => fs.stat(path.join(REPO, 'src', f))));
-  return Math.max(...stats.map((s) => s.mtimeMs));
-}
-
-/** `npm ci` built dist/; a developer who edited a source since then gets it rebuilt rather than a stale run. */
-async function ensureBuilt(): Promise<void> {
-  const built = await fs.stat(ENTRY).then((s) => s.mtimeMs, () => 0);
-  if (built >= (await newestSourceMs())) return;
-  await run('npm', ['run', 'build'], { cwd: REPO });
-}
 
 function waitForLines(child: ChildProcess, count: number, timeoutMs: number): Promise<string[]> {
   let out = '';

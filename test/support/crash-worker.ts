@@ -37,6 +37,7 @@ const slowBatches: BatchWriter = async (target, batch, notify) => {
   return writeBatch(target, batch, notify);
 };
 const app = await createApp({
+  listen: { host: '127.0.0.1', port: 0 }, // health and metrics on a port of its own: several may run at once
   config,
   databaseUrl: env.DATABASE_URL ?? '',
   appSecret: env.APP_SECRET ?? '',

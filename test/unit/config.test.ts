@@ -151,6 +151,18 @@ describe('loadConfig', () => {
     expect((error as ConfigError).message).not.toMatch(/secret/);
   });
 
+  it('reads METRICS_TOKEN verbatim, unset (open /metrics) by default', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-Token_0123456789=' }).metricsToken).toBe('scrape-Token_0123456789=');
+  });
+
+  it('never echoes the value of METRICS_TOKEN in its message', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'short-token' })).toThrow(
+      /^Invalid configuration: METRICS_TOKEN must be 16 to 512 printable characters without spaces$/,
+    );
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', APP_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
       port: 4000,
@@ -187,6 +199,10 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', { CORS_ORIGINS: 'ftp://app.example.com' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'null' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'https://a.example.com,,https://b.example.com' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'too-short' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'has a space inside it 0123456789' }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'x'.repeat(513) }],
+    ['METRICS_TOKEN', { METRICS_TOKEN: 'non-ascii-token-\u00e9\u00e9\u00e9\u00e9\u00e9' }],
   ])('stops with a message naming %s for %o', (variable, env) => {
     let error: unknown;
     try {

@@ -3,6 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client.ts';
 import type { DomainEvents } from '../../events/domain-events.ts';
 import type { archiveFileName, buildArchive } from '../../export/archive-builder.ts';
+import type { AppMetrics } from '../../metrics/app-metrics.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
@@ -44,4 +45,6 @@ export interface BackupDeps {
   config(): { publicUrl: string; downloadLinkTtlSeconds: number };
   loadArchiveBuilder(): Promise<ArchiveBuilder>;
   options: BackupOptions;
+  /** Recorded where the work happens (not from events, which every process hears): once per finished backup. */
+  metrics: Pick<AppMetrics, 'backupFinished'>;
 }

@@ -50,6 +50,7 @@ export class BackupRunner {
     const { deps } = this;
     const attempt = row.attempts;
     const fence = new AttemptFence(job.signal);
+    const began = performance.now();
     const key = storageKeyOf(row, attempt);
     let upload: BlobUpload | undefined;
     let progress: ProgressPublisher | undefined;
@@ -64,6 +65,7 @@ export class BackupRunner {
       await progress.settle();
       const done = await this.machine.complete(row, attempt, { ...archive, key });
       if (!done) await deps.blobs.delete(key); // fenced out after all: the newer attempt publishes its own
+      else deps.metrics.backupFinished({ outcome: 'completed', seconds: (performance.now() - began) / 1000, records: recordsOf(archive), bytes: archive.sizeBytes });
     } catch (error) {
       await upload?.abort();
       await progress?.settle();
@@ -144,6 +146,10 @@ export class BackupRunner {
   private async discardEarlierAttempts(row: BackupRow, attempt: number): Promise<void> {
     for (let n = 1; n < attempt; n += 1) await this.deps.blobs.delete(storageKeyOf(row, n));
   }
+}
+
+function recordsOf(archive: Pick<ArchiveRecord, 'modules'>): number {
+  return archive.modules.reduce((sum, m) => sum + m.records, 0);
 }
 
 /**

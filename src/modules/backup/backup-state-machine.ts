@@ -186,6 +186,7 @@ export class BackupStateMachine {
       },
       cleanUp: (row) => this.deleteArchives([{ ...row, storageKey: storageKeyOf(row, row.attempts) }]),
     });
+    if (failed !== undefined) this.deps.metrics.backupFinished({ outcome: 'failed' });
     return failed !== undefined;
   }
 

@@ -24,7 +24,7 @@ const sweep: QueueDefinition = {
   queue: { policy: 'stately', expireInSeconds: 3600, retryLimit: 1 },
   cron: RETENTION_SWEEP_CRON,
   handler: async (services) => {
-    await services.retention.sweep();
+    await services.retention.sweep({ onBatch: (batch) => services.metrics.retentionBatch(batch.pass, batch.count, batch.lockMs) });
   },
 };
 
