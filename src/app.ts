@@ -91,7 +91,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await createQueues(boss, QUEUES);
 
     const services = buildServices(opts, log, database.pool, database.db, events, boss);
-    if (worker) await startWorkers(boss, services, QUEUES);
+    if (worker) {
+      // Before the first import runs here: what crashed imports left behind (it never fails the start).
+      await services.restore.sweepOrphans().catch((err: Error) => log.warn({ err: err.message }, 'import clean-up at start failed'));
+      await startWorkers(boss, services, QUEUES);
+    }
     let http: RunningHttpServer | undefined;
     if (role !== 'worker' && !opts.headless) {
       http = await startHttpServer(services, HTTP_ROUTES, opts.listen ?? { host: opts.config.host, port: opts.config.port });
@@ -134,7 +138,7 @@ function buildServices(
     pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
-    options: overrides.imports,
+    options: { limits: opts.config.importLimits, parserMemoryMb: opts.config.importWorkerMemoryMb, ...overrides.imports },
     writeBatch: overrides.importBatchWriter,
   });
   const services: Services = {
