@@ -70,6 +70,8 @@ class UploadReceiver {
   }
 
   private onFile(name: string, stream: Readable & { truncated?: boolean }, filename: string | undefined): void {
+    // Destroying the parser (a refusal) destroys the part's stream with an error: the refusal is already decided.
+    stream.on('error', () => undefined);
     if (name !== 'file' || this.stored) {
       stream.resume();
       return this.fail(badInput(name, 'unexpected file field: send one file, in the field "file"'));
