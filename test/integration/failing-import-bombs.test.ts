@@ -67,8 +67,9 @@ describe('hostile import files', () => {
   }
 
   async function expectFailed(opts: UploadOptions, message: RegExp): Promise<ImportJobView> {
-    // Answering before the attack also gives the client a fresh keep-alive connection: one left idle past the
-    // server's keep-alive timeout while a large body is prepared can be reset under the upload.
+    // Answering before the attack also gives the client a fresh keep-alive connection. Client and server share this
+    // process: while it builds a large body, neither's timers run, and a socket the server then closes as idle
+    // (keep-alive timeout) can be reset under the upload, which a separate client process would not see.
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
     const { result: job, growth } = await rssGrowthDuring(async () => {
       const res = await upload(t.url, org.admin.token, opts).catch((e: Error) => { throw new Error(`upload: ${String(e.cause)}`); });

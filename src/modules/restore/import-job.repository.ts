@@ -128,6 +128,15 @@ export async function finishJob(
 
 const MAX_ERROR_CHARS = 2000;
 
+/** The modules a ZIP import restores, as its parser found them (`module` too when there is just one). */
+export async function setJobModules(db: Queryable, organizationId: string, id: string, attempt: number, modules: string[]): Promise<void> {
+  await db.query(
+    `update import_jobs set modules = $3::jsonb, module = case when jsonb_array_length($3::jsonb) = 1 then $3::jsonb ->> 0 end
+      where organization_id = $1 and id = $2 and status = 'RUNNING' and attempts = $4`,
+    [organizationId, id, JSON.stringify(modules), attempt],
+  );
+}
+
 /** Blob keys of uploads whose import finished since `since` (their blob should be gone; the sweep makes sure). */
 export async function finishedUploadKeys(db: Queryable, since: Date): Promise<string[]> {
   const { rows } = await db.query<{ key: string }>(

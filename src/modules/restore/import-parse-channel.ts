@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { excerpt, ImportLimitError } from '../../import/import-limits.ts';
 import { UnreadableFileError, type TableReader, type TableRow } from '../../import/table.types.ts';
+import type { CrmModuleName } from '../crm/crm.modules.ts';
 import { fromWire, type FromParser, type ParseJob, type ToParser, type WireError } from './import-parse-protocol.ts';
 import type { ModuleTable } from './import-sources.ts';
 
@@ -21,11 +22,16 @@ const WORKER_URL = new URL(`./import-parse-worker${import.meta.url.slice(import.
  * crossed or a damaged file with the message the reader gave, a heap exhausted with the limit named. Returning
  * from (or breaking out of) the iteration ends the thread.
  */
-export async function* tablesInWorker(job: ParseJob, resources: ParserResources): AsyncGenerator<ModuleTable> {
+export async function* tablesInWorker(
+  job: ParseJob,
+  resources: ParserResources,
+  onModules: (modules: CrmModuleName[]) => Promise<void>,
+): AsyncGenerator<ModuleTable> {
   const inbox = new Inbox(job, resources);
   try {
     const first = await inbox.take();
     if (first.type !== 'modules') throw protocolError(first);
+    await onModules(first.modules);
     for (;;) {
       const message = await inbox.take();
       if (message.type === 'done') return;
@@ -93,6 +99,9 @@ class Inbox {
     this.memoryMb = resources.maxOldGenerationSizeMb;
     this.worker = new Worker(WORKER_URL, {
       workerData: job,
+      // The parser's own sources need no loader: compiled JavaScript, or TypeScript that Node strips by itself. Not
+      // inheriting the parent's (tsx's in development) saves most of a thread's start-up.
+      execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: resources.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
     });
     this.worker.on('message', (message: FromParser) => {

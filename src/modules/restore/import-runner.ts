@@ -14,7 +14,7 @@ import type { Batch, BatchWriter } from './import-batch.ts';
 import { BatchPipeline } from './import-pipeline.ts';
 import type { ImportCheckpoint } from './import.table.ts';
 import { planHeader, type HeaderPlan } from './import-columns.ts';
-import { MAX_KEPT_ERRORS, userIdsByEmail, type ImportJobRow } from './import-job.repository.ts';
+import { MAX_KEPT_ERRORS, setJobModules, userIdsByEmail, type ImportJobRow } from './import-job.repository.ts';
 import { RowError, toImportRecord, type RowContext } from './import-row.ts';
 import { tablesInWorker } from './import-parse-channel.ts';
 import type { CrmModuleName } from '../crm/crm.modules.ts';
@@ -92,7 +92,9 @@ export class ImportRun {
       // The file is read in a parser thread (an untrusted file never runs a parser on this thread); rows arrive
       // here to be checked and written.
       const modules = source.format === 'ZIP' ? ((this.job.modules as CrmModuleName[] | null) ?? null) : [this.job.module as CrmModuleName];
-      const tables = tablesInWorker({ source, modules, tempDir, limits: options.limits }, { maxOldGenerationSizeMb: options.parserMemoryMb });
+      const tables = tablesInWorker({ source, modules, tempDir, limits: options.limits }, { maxOldGenerationSizeMb: options.parserMemoryMb }, (found) =>
+        this.recordModules(found),
+      );
       let table = 0;
       for await (const { module, reader } of tables) {
         await this.importTable(table, planHeader(module, reader.header, reader.file), reader, ctx);
@@ -155,6 +157,13 @@ export class ImportRun {
     // The next table may reference these rows (contacts → accounts): everything commits before it starts.
     await pipeline.drain();
     this.lastCheckpoint = pipeline.checkpoint;
+  }
+
+  /** A ZIP's modules, once its parser has read the archive: the job shows what it restores (all it holds, in order). */
+  private async recordModules(found: CrmModuleName[]): Promise<void> {
+    const job = this.job;
+    if (job.format !== 'ZIP' || JSON.stringify(job.modules) === JSON.stringify(found)) return;
+    await setJobModules(this.deps.pool, job.organizationId, job.id, job.attempts, found);
   }
 
   private newBatch(plan: HeaderPlan, file: string, table: number): Batch {

@@ -22,6 +22,7 @@ import * as jobs from './import-job.repository.ts';
 import { StaleAttempt, writeBatch, type BatchWriter } from './import-batch.ts';
 import { DEFAULT_IMPORT_OPTIONS, ImportRun, type ImportOptions } from './import-runner.ts';
 import type { ImportFormat } from './import-job.repository.ts';
+import { RESTORE_ORDER } from './import-sources.ts';
 import { sweepImportTempDirs } from './import-temp-dir.ts';
 
 export const IMPORT_QUEUE = 'restore-import';
@@ -89,7 +90,7 @@ export class RestoreService {
       organizationId: viewer.organizationId,
       requestedBy: viewer.userId,
       module: upload.module,
-      modules: upload.modules,
+      modules: upload.modules && RESTORE_ORDER.filter((m) => upload.modules!.includes(m)),
       sourceKind: 'UPLOAD',
       sourceKey: upload.sourceKey,
       format: upload.format,
