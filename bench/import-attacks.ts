@@ -78,7 +78,10 @@ function pollHealth(url: string): { stop(): Promise<number[]> } {
   const loop = (async () => {
     while (running) {
       const start = performance.now();
-      await fetch(`${url}/healthz`).then((r) => r.arrayBuffer());
+      // A connection per probe, like an outside health checker (and no pooled socket the server may close as idle).
+      await new Promise<void>((resolve, reject) =>
+        http.get(`${url}/healthz`, { agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject),
+      );
       latencies.push(performance.now() - start);
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -28,21 +28,59 @@ export async function* tablesInWorker(
   onModules: (modules: CrmModuleName[]) => Promise<void>,
 ): AsyncGenerator<ModuleTable> {
   const inbox = new Inbox(job, resources);
+  let clean = false;
   try {
     const first = await inbox.take();
     if (first.type !== 'modules') throw protocolError(first);
     await onModules(first.modules);
     for (;;) {
       const message = await inbox.take();
-      if (message.type === 'done') return;
+      if (message.type === 'done') {
+        clean = true;
+        return;
+      }
       if (message.type !== 'table') throw protocolError(message);
       const table = new WorkerTable(inbox, message.table);
       yield { module: message.module, reader: { file: message.file, header: message.header, rows: table.rows(), close: () => table.close() } satisfies TableReader };
       await table.finish();
     }
   } finally {
-    await inbox.terminate();
+    await inbox.release(clean);
   }
+}
+
+/**
+ * A thread that ended its last job cleanly, kept for the next one (starting a thread and loading the parser's
+ * modules costs more than most imports): one per heap size, unreferenced while idle so it never keeps the process
+ * alive. A thread that failed, crashed or was stopped mid-file is never reused.
+ */
+const idleThreads = new Map<number, Worker>();
+
+function takeThread(memoryMb: number): Worker {
+  const idle = idleThreads.get(memoryMb);
+  if (idle) {
+    idleThreads.delete(memoryMb);
+    idle.removeAllListeners('exit').removeAllListeners('error');
+    idle.ref();
+    return idle;
+  }
+  return new Worker(WORKER_URL, {
+    // The parser's own sources need no loader: compiled JavaScript, or TypeScript that Node strips by itself. Not
+    // inheriting the parent's (tsx's in development) saves most of a thread's start-up.
+    execArgv: [],
+    resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
+  });
+}
+
+function keepThread(memoryMb: number, worker: Worker): boolean {
+  if (idleThreads.has(memoryMb)) return false;
+  worker.unref();
+  worker.on('error', () => undefined); // an idle thread that dies is simply not reused
+  worker.once('exit', () => {
+    if (idleThreads.get(memoryMb) === worker) idleThreads.delete(memoryMb);
+  });
+  idleThreads.set(memoryMb, worker);
+  return true;
 }
 
 const protocolError = (message: FromParser) => new Error(`import parser sent ${message.type} out of turn`);
@@ -97,21 +135,23 @@ class Inbox {
   constructor(job: ParseJob, resources: ParserResources) {
     this.fileName = job.source.fileName;
     this.memoryMb = resources.maxOldGenerationSizeMb;
-    this.worker = new Worker(WORKER_URL, {
-      workerData: job,
-      // The parser's own sources need no loader: compiled JavaScript, or TypeScript that Node strips by itself. Not
-      // inheriting the parent's (tsx's in development) saves most of a thread's start-up.
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: resources.maxOldGenerationSizeMb, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
-    });
-    this.worker.on('message', (message: FromParser) => {
-      if (message.type === 'failed') this.fail(revive(message.error, this.fileName));
-      else this.queue.push(message);
-      this.wake();
-    });
-    this.worker.on('error', (error: Error & { code?: string }) => this.fail(this.crashError(error)));
-    this.worker.on('exit', (code) => this.fail(new ImportLimitError(this.fileName, `could not be read: its parser stopped (exit code ${code})`)));
+    this.worker = takeThread(this.memoryMb);
+    this.worker.on('message', this.onMessage);
+    this.worker.on('error', this.onError);
+    this.worker.on('exit', this.onExit);
+    this.worker.postMessage({ type: 'start', job } satisfies ToParser);
   }
+
+  private readonly onMessage = (message: FromParser): void => {
+    if (message.type === 'failed') this.fail(revive(message.error, this.fileName));
+    else this.queue.push(message);
+    this.wake();
+  };
+
+  private readonly onError = (error: Error & { code?: string }): void => this.fail(this.crashError(error));
+
+  private readonly onExit = (code: number): void =>
+    this.fail(new ImportLimitError(this.fileName, `could not be read: its parser stopped (exit code ${code})`));
 
   async take(): Promise<FromParser> {
     for (;;) {
@@ -126,8 +166,11 @@ class Inbox {
     this.worker.postMessage(message);
   }
 
-  async terminate(): Promise<void> {
-    this.failure ??= new Error('import parser terminated');
+  /** Hands the thread back for the next job after a clean end (`done` read), otherwise stops it. */
+  async release(clean: boolean): Promise<void> {
+    this.failure ??= new Error('import parser released');
+    this.worker.off('message', this.onMessage).off('error', this.onError).off('exit', this.onExit);
+    if (clean && keepThread(this.memoryMb, this.worker)) return;
     await this.worker.terminate();
   }
 

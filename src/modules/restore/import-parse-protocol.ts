@@ -38,8 +38,11 @@ export type FromParser =
   | { type: 'done' }
   | { type: 'failed'; error: WireError };
 
-/** `ack`: one chunk of rows consumed (a credit back); `skip`: the job does not want the rest of table `table`. */
-export type ToParser = { type: 'ack' } | { type: 'skip'; table: number };
+/**
+ * `start`: read this job (a thread reads one job at a time, and is reused for the next only after a clean end);
+ * `ack`: one chunk of rows consumed (a credit back); `skip`: the job does not want the rest of table `table`.
+ */
+export type ToParser = { type: 'start'; job: ParseJob } | { type: 'ack' } | { type: 'skip'; table: number };
 
 /** Chunks of rows the parser may send ahead of the job (each at most ROWS_PER_CHUNK rows or CHUNK_CHARS of text). */
 export const CHUNK_WINDOW = 2;

@@ -4,7 +4,7 @@
  * still ends only this thread. The compiled build runs it as JavaScript; from the sources Node loads it by type
  * stripping, so this file and everything it imports uses erasable syntax only.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { UnreadableFileError } from '../../import/table.types.ts';
 import type { CrmModuleName } from '../crm/crm.modules.ts';
 import { CHUNK_CHARS, CHUNK_WINDOW, ROWS_PER_CHUNK, rowChars, toWire, type FromParser, type ParseJob, type ToParser, type WireRow } from './import-parse-protocol.ts';
@@ -12,12 +12,21 @@ import { tablesOf, zipModules } from './import-sources.ts';
 
 if (!parentPort) throw new Error('import-parse-worker.ts must run in a worker thread');
 const port = parentPort;
-const job = workerData as ParseJob;
 
+// The state of the one job this thread reads at a time (reset by each `start`).
 let credits = CHUNK_WINDOW;
 let skipTable = -1;
 let wake: (() => void) | undefined;
 port.on('message', (message: ToParser) => {
+  if (message.type === 'start') {
+    credits = CHUNK_WINDOW;
+    skipTable = -1;
+    run(message.job).then(
+      () => post({ type: 'done' }),
+      (error: unknown) => post({ type: 'failed', error: wireError(error) }),
+    );
+    return;
+  }
   if (message.type === 'ack') credits += 1;
   else skipTable = message.table;
   wake?.();
@@ -31,7 +40,7 @@ async function sendRows(rows: WireRow[]): Promise<void> {
   post({ type: 'rows', rows });
 }
 
-async function run(): Promise<void> {
+async function run(job: ParseJob): Promise<void> {
   const modules: CrmModuleName[] =
     job.source.format === 'ZIP' ? await zipModules(job.source, job.modules, job.limits) : [job.modules![0]!];
   post({ type: 'modules', modules });
@@ -60,11 +69,8 @@ async function run(): Promise<void> {
   }
 }
 
-run().then(
-  () => post({ type: 'done' }),
-  (error: unknown) => {
-    const e = error instanceof Error ? error : new Error(String(error));
-    const file = e instanceof UnreadableFileError ? { file: e.file, reason: e.reason } : {};
-    post({ type: 'failed', error: { name: e.name, message: e.message.slice(0, 1000), ...file } });
-  },
-).finally(() => port.unref());
+function wireError(error: unknown) {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const file = e instanceof UnreadableFileError ? { file: e.file, reason: e.reason } : {};
+  return { name: e.name, message: e.message.slice(0, 1000), ...file };
+}
