@@ -136,7 +136,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await createQueues(boss, QUEUES);
 
     const services = buildServices(opts, log, database.pool, database.db, events, boss, storage, dbGovernor);
-    if (worker) await startWorkers(boss, services, QUEUES);
+    if (worker) {
+      // Before the first import runs here: what crashed imports left behind (it never fails the start).
+      await services.restore.sweepOrphans().catch((err: Error) => log.warn({ err: err.message }, 'import clean-up at start failed'));
+      await startWorkers(boss, services, QUEUES);
+    }
     const http = opts.headless ? undefined : await listen(role, services, opts);
     if (http) closers.push(() => http.close());
     return { services, http, close };
@@ -202,7 +206,7 @@ function buildServices(
     archives: keptArchives(backups, storage),
     afterImport: retentionRecomputeAfterImport(boss),
     domainEvents,
-    options: overrides.imports,
+    options: { limits: opts.config.importLimits, parserMemoryMb: opts.config.importWorkerMemoryMb, ...overrides.imports },
     writeBatch: countedBatches(overrides.importBatchWriter ?? writeBatch, metrics),
   });
   const email = createEmailService(opts.config, { pool, db, boss, log, backups }, overrides.backups?.keepArchives);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ImportLimits } from './import/import-limits.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Role = 'all' | 'api' | 'worker';
@@ -38,6 +39,10 @@ export interface Config {
   logLevel: LogLevel;
   downloadLinkTtlSeconds: number;
   importMaxBytes: number;
+  /** Hard caps on what an import file may make its parser do (IMPORT_MAX_*; see import-limits.ts). */
+  importLimits: ImportLimits;
+  /** Heap of an import's parser thread (a file that exhausts it fails that import only). */
+  importWorkerMemoryMb: number;
   /** Largest WebSocket message; checked by `ws` before any parsing or authentication (closes with 1009). */
   wsMaxPayloadBytes: number;
   /** A socket that sends no `connection_init` within this time is closed with 4408. */
@@ -270,6 +275,22 @@ function boolVar(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false (got "${raw}")`);
 }
 
+/** IMPORT_MAX_*: defaults far beyond a real CRM file (the values of import-limits.ts DEFAULT_IMPORT_LIMITS). */
+function importLimitsOf(env: Env): ImportLimits {
+  const GiB = 1024 ** 3;
+  const MiB = 1024 ** 2;
+  return {
+    maxEntryBytes: intVar(env, 'IMPORT_MAX_ENTRY_BYTES', 2 * GiB, 1024, 1024 * GiB),
+    maxTotalBytes: intVar(env, 'IMPORT_MAX_TOTAL_BYTES', 8 * GiB, 1024, 4096 * GiB),
+    maxCompressionRatio: intVar(env, 'IMPORT_MAX_COMPRESSION_RATIO', 200, 2, 100_000),
+    maxZipEntries: intVar(env, 'IMPORT_MAX_ZIP_ENTRIES', 10_000, 2, 1_000_000),
+    maxColumns: intVar(env, 'IMPORT_MAX_COLUMNS', 512, 16, 16_384),
+    maxSharedStringsBytes: intVar(env, 'IMPORT_MAX_SHARED_STRINGS_BYTES', 128 * MiB, 1024, 16 * GiB),
+    maxRecordBytes: intVar(env, 'IMPORT_MAX_RECORD_BYTES', MiB, 1024, GiB),
+    maxManifestBytes: intVar(env, 'IMPORT_MAX_MANIFEST_BYTES', MiB, 1024, GiB),
+  };
+}
+
 /** Reads and checks the environment; pure (no I/O), so nothing happens at import time. */
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = env.NODE_ENV || undefined;
@@ -313,6 +334,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     downloadLinkTtlSeconds: intVar(env, 'DOWNLOAD_LINK_TTL_SECONDS', 900, 10, 7 * 24 * 3600),
     importMaxBytes: intVar(env, 'IMPORT_MAX_BYTES', 1024 * 1024 * 1024, 1024, 64 * 1024 ** 3),
+    importLimits: importLimitsOf(env),
+    importWorkerMemoryMb: intVar(env, 'IMPORT_WORKER_MEMORY_MB', 512, 32, 64 * 1024),
     wsMaxPayloadBytes: intVar(env, 'WS_MAX_PAYLOAD_BYTES', 1024 * 1024, 1024, 64 * 1024 ** 2),
     wsInitTimeoutMs: intVar(env, 'WS_INIT_TIMEOUT_MS', 10_000, 100, 10 * 60_000),
     wsMaxConnectionsPerToken: intVar(env, 'WS_MAX_CONNECTIONS_PER_TOKEN', 20, 1, 100_000),

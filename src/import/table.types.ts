@@ -8,7 +8,11 @@ export type CellValue = string | number | boolean | Date | null;
 
 /** A cell the importer must refuse (a formula, an error value), carried so the row can be reported. */
 export class RejectedCell {
-  constructor(readonly reason: string) {}
+  readonly reason: string;
+  // No parameter properties here and below: the import's worker thread loads these sources by type stripping.
+  constructor(reason: string) {
+    this.reason = reason;
+  }
 }
 
 export interface TableRow {
@@ -30,11 +34,12 @@ export interface TableReader {
 
 /** A file the importer cannot read at all (not a row problem): refused with a message naming the file. */
 export class UnreadableFileError extends Error {
-  constructor(
-    readonly file: string,
-    reason: string,
-  ) {
+  readonly file: string;
+  readonly reason: string;
+  constructor(file: string, reason: string) {
     super(`${file}: ${reason}`);
     this.name = 'UnreadableFileError';
+    this.file = file;
+    this.reason = reason;
   }
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { decodeXlsxText } from '../export/xlsx-xml.ts';
+import { checkCellReference, checkColumnCount, checkRowNumber, checkTextLength, DEFAULT_IMPORT_LIMITS, xmlTokenGuard, type ImportLimits } from './import-limits.ts';
 import { RejectedCell, UnreadableFileError, type CellValue, type TableReader, type TableRow } from './table.types.ts';
 import { readWorkbook, type XlsxWorkbook } from './xlsx-workbook.ts';
 import { streamXml, type XmlHandlers } from './xml-stream.ts';
@@ -15,15 +16,15 @@ import { openZip } from './zip-file.ts';
  * (workbook, relationships, styles, shared strings) are read first, then each sheet is parsed with saxes (the
  * XML parser exceljs itself uses) straight from its ZIP entry.
  */
-export async function* readXlsxTables(filePath: string, file: string): AsyncGenerator<TableReader> {
-  const zip = await openZip(filePath, file);
+export async function* readXlsxTables(filePath: string, file: string, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): AsyncGenerator<TableReader> {
+  const zip = await openZip(filePath, file, limits);
   try {
-    const workbook = await readWorkbook(zip, file);
+    const workbook = await readWorkbook(zip, file, limits);
     if (workbook.sheets.length === 0) throw new UnreadableFileError(file, 'has no worksheet');
     for (const sheet of workbook.sheets) {
       const label = `${file} [${sheet.name}]`;
       const input = await zip.open(sheet.entry);
-      const rows = sheetRows(input, workbook)[Symbol.asyncIterator]();
+      const rows = sheetRows(input, workbook, new SheetLimits(limits, label))[Symbol.asyncIterator]();
       const first = await rows.next();
       if (first.done) continue; // an empty sheet holds nothing to import
       const header = first.value.cells.map((c) => (typeof c === 'string' ? c : c === null ? '' : String(c)));
@@ -40,8 +41,41 @@ async function* rest(rows: AsyncIterator<TableRow>): AsyncGenerator<TableRow> {
 }
 
 /** The rows of one worksheet's XML (`<sheetData><row r><c r t s><v>|<is><t>|<f>`), rows with no cells skipped. */
-export function sheetRows(input: Readable, workbook: XlsxWorkbook): AsyncGenerator<TableRow> {
-  return streamXml<TableRow>(input, (emit) => new SheetHandlers(workbook, emit));
+export function sheetRows(input: Readable, workbook: XlsxWorkbook, limits = new SheetLimits(DEFAULT_IMPORT_LIMITS, 'sheet')): AsyncGenerator<TableRow> {
+  return streamXml<TableRow>(input, (emit) => new SheetHandlers(workbook, emit, limits), xmlTokenGuard(limits.limits, limits.file));
+}
+
+/**
+ * The caps a worksheet is held to (import-limits.ts), apart from the reading itself: a row number and a cell
+ * reference inside the sheet grid and the column limit (a cell at column 83,644,886 would otherwise size a row
+ * array to match), and a cell's text within IMPORT_MAX_RECORD_BYTES.
+ */
+export class SheetLimits {
+  readonly limits: ImportLimits;
+  readonly file: string;
+  constructor(limits: ImportLimits, file: string) {
+    this.limits = limits;
+    this.file = file;
+  }
+
+  row(row: number): void {
+    checkRowNumber(row, this.file);
+  }
+
+  cellAt(ref: string | undefined, col: number, row: number): void {
+    if (ref === undefined) checkColumnCount(col + 1, this.limits, this.file, row);
+    else checkCellReference(ref, col, rowOfReference(ref) ?? row, this.limits, this.file);
+  }
+
+  text(length: number): void {
+    checkTextLength(length, this.limits, this.file);
+  }
+}
+
+/** `B7` → 7; undefined when the reference has no row part. */
+function rowOfReference(ref: string): number | undefined {
+  const digits = /\d+$/.exec(ref)?.[0];
+  return digits === undefined ? undefined : Number(digits);
 }
 
 interface CellState {
@@ -60,20 +94,27 @@ class SheetHandlers implements XmlHandlers {
   private nextCol = 0;
   private capture = false;
   private inPhonetic = false;
+  private readonly workbook: XlsxWorkbook;
+  private readonly emit: (row: TableRow) => void;
+  private readonly limits: SheetLimits;
 
-  constructor(
-    private readonly workbook: XlsxWorkbook,
-    private readonly emit: (row: TableRow) => void,
-  ) {}
+  // No parameter properties: the import's worker thread loads this file by type stripping.
+  constructor(workbook: XlsxWorkbook, emit: (row: TableRow) => void, limits: SheetLimits) {
+    this.workbook = workbook;
+    this.emit = emit;
+    this.limits = limits;
+  }
 
   open(name: string, a: Record<string, string>): void {
     switch (name) {
       case 'row':
         this.row = a.r ? Number(a.r) : this.row + 1;
+        this.limits.row(this.row);
         this.cells = [];
         this.nextCol = 0;
         return;
       case 'c':
+        this.limits.cellAt(a.r, a.r ? columnIndex(a.r) : this.nextCol, this.row);
         this.cell = {
           col: a.r ? columnIndex(a.r) : this.nextCol,
           type: a.t ?? 'n',
@@ -100,7 +141,10 @@ class SheetHandlers implements XmlHandlers {
   }
 
   text(text: string): void {
-    if (this.capture && this.cell) this.cell.text += text;
+    if (this.capture && this.cell) {
+      this.cell.text += text;
+      this.limits.text(this.cell.text.length);
+    }
   }
 
   close(name: string): void {

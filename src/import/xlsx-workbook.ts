@@ -1,4 +1,5 @@
 import path from 'node:path/posix';
+import { checkSharedStringsSize, DEFAULT_IMPORT_LIMITS, xmlTokenGuard, type ImportLimits } from './import-limits.ts';
 import { parseXml } from './xml-stream.ts';
 import { UnreadableFileError } from './table.types.ts';
 import type { ZipReader } from './zip-file.ts';
@@ -18,31 +19,40 @@ export interface XlsxWorkbook {
 // Built-in number formats that show dates or times (ECMA-376 §18.8.30, plus the CJK locale variants).
 const BUILTIN_DATE_FORMATS = new Set([14, 15, 16, 17, 18, 19, 20, 21, 22, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 45, 46, 47, 50, 51, 52, 53, 54, 55, 56, 57, 58]);
 
-export async function readWorkbook(zip: ZipReader, label: string): Promise<XlsxWorkbook> {
-  const workbookEntry = await officeDocument(zip);
+export async function readWorkbook(zip: ZipReader, label: string, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): Promise<XlsxWorkbook> {
+  const parts = { zip, guard: () => xmlTokenGuard(limits, label) };
+  const workbookEntry = await officeDocument(parts);
   if (!zip.has(workbookEntry)) throw new UnreadableFileError(label, 'is not an XLSX workbook (no xl/workbook.xml)');
   const base = path.dirname(workbookEntry);
   const relsEntry = path.join(base, '_rels', `${path.basename(workbookEntry)}.rels`);
-  const rels = zip.has(relsEntry) ? await relationships(zip, relsEntry, base) : new Map<string, { type: string; target: string }>();
-  const { sheets, date1904 } = await workbookSheets(zip, workbookEntry, rels);
+  const rels = zip.has(relsEntry) ? await relationships(parts, relsEntry, base) : new Map<string, { type: string; target: string }>();
+  const { sheets, date1904 } = await workbookSheets(parts, workbookEntry, rels);
   const stylesTarget = [...rels.values()].find((r) => r.type.endsWith('/styles'))?.target;
   const stringsTarget = [...rels.values()].find((r) => r.type.endsWith('/sharedStrings'))?.target;
+  // Shared strings are held in memory for the whole read (any cell may name any of them): their size is capped.
+  if (stringsTarget && zip.has(stringsTarget)) checkSharedStringsSize(zip.size(stringsTarget), limits, label);
   return {
     sheets: sheets.filter((s) => zip.has(s.entry)),
-    dateStyles: stylesTarget && zip.has(stylesTarget) ? await dateStyles(zip, stylesTarget) : [],
-    sharedStrings: stringsTarget && zip.has(stringsTarget) ? await sharedStrings(zip, stringsTarget) : [],
+    dateStyles: stylesTarget && zip.has(stylesTarget) ? await dateStyles(parts, stylesTarget) : [],
+    sharedStrings: stringsTarget && zip.has(stringsTarget) ? await sharedStrings(parts, stringsTarget) : [],
     date1904,
   };
 }
 
-async function officeDocument(zip: ZipReader): Promise<string> {
-  if (!zip.has('_rels/.rels')) return 'xl/workbook.xml';
-  const rels = await relationships(zip, '_rels/.rels', '');
+/** The package and a fresh token guard for each part read. */
+interface Parts {
+  zip: ZipReader;
+  guard(): (chunk: string) => void;
+}
+
+async function officeDocument(parts: Parts): Promise<string> {
+  if (!parts.zip.has('_rels/.rels')) return 'xl/workbook.xml';
+  const rels = await relationships(parts, '_rels/.rels', '');
   const doc = [...rels.values()].find((r) => r.type.endsWith('/officeDocument'));
   return doc?.target ?? 'xl/workbook.xml';
 }
 
-async function relationships(zip: ZipReader, entry: string, base: string): Promise<Map<string, { type: string; target: string }>> {
+async function relationships({ zip, guard }: Parts, entry: string, base: string): Promise<Map<string, { type: string; target: string }>> {
   const rels = new Map<string, { type: string; target: string }>();
   await parseXml(await zip.open(entry), {
     open: (name, a) => {
@@ -52,12 +62,12 @@ async function relationships(zip: ZipReader, entry: string, base: string): Promi
     },
     text: () => undefined,
     close: () => undefined,
-  });
+  }, guard());
   return rels;
 }
 
 async function workbookSheets(
-  zip: ZipReader,
+  { zip, guard }: Parts,
   entry: string,
   rels: Map<string, { type: string; target: string }>,
 ): Promise<{ sheets: XlsxWorkbook['sheets']; date1904: boolean }> {
@@ -73,11 +83,11 @@ async function workbookSheets(
     },
     text: () => undefined,
     close: () => undefined,
-  });
+  }, guard());
   return { sheets, date1904 };
 }
 
-async function dateStyles(zip: ZipReader, entry: string): Promise<boolean[]> {
+async function dateStyles({ zip, guard }: Parts, entry: string): Promise<boolean[]> {
   const customDates = new Set<number>();
   const styles: boolean[] = [];
   let inCellXfs = false;
@@ -94,7 +104,7 @@ async function dateStyles(zip: ZipReader, entry: string): Promise<boolean[]> {
     close: (name) => {
       if (name === 'cellXfs') inCellXfs = false;
     },
-  });
+  }, guard());
   return styles;
 }
 
@@ -107,7 +117,7 @@ export function isDateFormatCode(code: string): boolean {
   return /[ymdhs]/i.test(bare);
 }
 
-async function sharedStrings(zip: ZipReader, entry: string): Promise<string[]> {
+async function sharedStrings({ zip, guard }: Parts, entry: string): Promise<string[]> {
   const strings: string[] = [];
   let current: string | undefined;
   let inText = false;
@@ -129,6 +139,6 @@ async function sharedStrings(zip: ZipReader, entry: string): Promise<string[]> {
         current = undefined;
       }
     },
-  });
+  }, guard());
   return strings;
 }

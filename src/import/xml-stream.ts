@@ -8,6 +8,10 @@ export interface XmlHandlers {
   close(name: string): void;
 }
 
+/** Sees each chunk before the parser (import-limits.ts `xmlTokenGuard`); throws to stop the parse. */
+export type ChunkGuard = (chunk: string) => void;
+const noGuard: ChunkGuard = () => undefined;
+
 const localName = (name: string): string => {
   const colon = name.indexOf(':');
   return colon < 0 ? name : name.slice(colon + 1);
@@ -26,11 +30,16 @@ function parserFor(handlers: XmlHandlers): SaxesParser {
  * Parses an XML stream chunk by chunk and yields what the handlers emitted after each chunk, so a consumer that
  * is slower than the file pauses the stream (for-await) and memory holds one chunk's worth of items.
  */
-export async function* streamXml<T>(input: Readable, build: (emit: (item: T) => void) => XmlHandlers): AsyncGenerator<T> {
+export async function* streamXml<T>(
+  input: Readable,
+  build: (emit: (item: T) => void) => XmlHandlers,
+  guard: ChunkGuard = noGuard,
+): AsyncGenerator<T> {
   let pending: T[] = [];
   const parser = parserFor(build((item) => pending.push(item)));
   input.setEncoding('utf8'); // a StringDecoder: multi-byte characters split across chunks stay whole
   for await (const chunk of input) {
+    guard(chunk as string);
     parser.write(chunk as string);
     if (pending.length > 0) {
       const ready = pending;
@@ -43,9 +52,12 @@ export async function* streamXml<T>(input: Readable, build: (emit: (item: T) => 
 }
 
 /** Parses a whole (small) XML entry: workbook, relationships, styles, shared strings. */
-export async function parseXml(input: Readable, handlers: XmlHandlers): Promise<void> {
+export async function parseXml(input: Readable, handlers: XmlHandlers, guard: ChunkGuard = noGuard): Promise<void> {
   const parser = parserFor(handlers);
   input.setEncoding('utf8');
-  for await (const chunk of input) parser.write(chunk as string);
+  for await (const chunk of input) {
+    guard(chunk as string);
+    parser.write(chunk as string);
+  }
   parser.close();
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
+import { checkZipEntryCount, checkZipEntrySize, checkZipTotalSize, DEFAULT_IMPORT_LIMITS, type ImportLimits } from './import-limits.ts';
 import { UnreadableFileError } from './table.types.ts';
 
 /**
@@ -16,21 +17,32 @@ export interface ZipReader {
   close(): void;
 }
 
-export async function openZip(path: string, label: string): Promise<ZipReader> {
+/**
+ * Opens the ZIP and checks its directory against the limits before any entry is read: the entry count, each
+ * entry's announced size and compression ratio, and their total. yauzl then holds every entry to its announced
+ * size while it is read (`validateEntrySizes`), so the announced sizes are the real ones.
+ */
+export async function openZip(path: string, label: string, limits: ImportLimits = DEFAULT_IMPORT_LIMITS): Promise<ZipReader> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, strictFileNames: false });
+    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true });
   } catch (error) {
-    throw new UnreadableFileError(label, `is not a readable ZIP file (${(error as Error).message})`);
+    throw new UnreadableFileError(label, `is not a readable ZIP file (${excerptOf(error)})`);
   }
   const entries = new Map<string, yauzl.Entry>();
   try {
+    checkZipEntryCount(zip.entryCount, limits, label);
+    let total = 0;
     for await (const entry of zip.eachEntry()) {
+      checkZipEntrySize(entry.fileName, entry.uncompressedSize, entry.compressedSize, limits, label);
+      total += entry.uncompressedSize;
+      checkZipTotalSize(total, limits, label);
       if (!entry.fileName.endsWith('/')) entries.set(entry.fileName, entry);
     }
   } catch (error) {
     zip.close();
-    throw new UnreadableFileError(label, `has a damaged ZIP directory (${(error as Error).message})`);
+    if (error instanceof UnreadableFileError) throw error;
+    throw new UnreadableFileError(label, `has a damaged ZIP directory (${excerptOf(error)})`);
   }
   return {
     names: () => [...entries.keys()],
@@ -45,3 +57,5 @@ export async function openZip(path: string, label: string): Promise<ZipReader> {
     close: () => zip.close(),
   };
 }
+
+const excerptOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)).slice(0, 200);

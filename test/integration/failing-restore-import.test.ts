@@ -121,23 +121,42 @@ describe('imports and restores refused', () => {
     ['a CSV without module', { file: { data: 'id', name: 'contacts.csv' } }, /^module: is required with a \.csv file/],
     ['no file', { module: 'CONTACTS' }, 'file: is required (a .csv, .xlsx or backup .zip file)'],
     ['an empty CSV', { file: { data: '', name: 'contacts.csv' }, module: 'CONTACTS' }, 'file: contacts.csv: is empty (expected a header row)'],
-    ['a CSV whose header is broken', { file: { data: '"id,firstName\n', name: 'contacts.csv' }, module: 'CONTACTS' }, /^file: contacts\.csv: is not valid CSV: Quote Not Closed/],
     ['modules with a CSV', { file: { data: 'id', name: 'contacts.csv' }, module: 'CONTACTS', modules: 'LEADS' }, /^modules: is only for a backup \.zip/],
   ])('refuses %s with 400 and a message naming the field', async (_label, opts, message) => {
     await expectRefused(opts, 400, 'BAD_USER_INPUT', message);
   });
 
-  it('refuses a file whose header is not the module\'s (another module\'s file, unknown or missing columns)', async () => {
-    await expectRefused(
-      { file: { data: csvOf('DEALS', []), name: 'deals.csv' }, module: 'CONTACTS' },
-      400,
-      'BAD_USER_INPUT',
-      /^file: deals\.csv does not have the contacts columns \(missing firstName, lastName, email, phone, jobTitle, address, notes; unknown name, amount, currency, stage, closeDate, contactId\)/,
-    );
-    await expectRefused({ file: { data: 'id,shoe size\n', name: 'leads.csv' }, module: 'leads' }, 400, 'BAD_USER_INPUT', /unknown shoe size/);
+  /**
+   * Files the API no longer opens (issue 9: no parsing in the API process): accepted (202), then the job reads
+   * them in its parser thread and ends FAILED with the message the upload used to get as a 400; nothing is
+   * imported and the upload is removed from the store.
+   */
+  async function expectFailedJob(opts: UploadOptions, message: RegExp | string) {
+    const recordsBefore = await crmSnapshot(t.app.services.pool);
+    const res = await upload(t.url, org.admin.token, opts);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    await t.app.services.restore.runJob({ importId: res.body.importId!, organizationId: org.organizationId });
+    const job = await t.gql<{ importJob: ImportJobView }>(org.admin.token, `query($id: ID!) { importJob(id: $id) { ${IMPORT_JOB_FIELDS} } }`, { id: res.body.importId });
+    expect(job.data!.importJob.status).toBe('FAILED');
+    if (typeof message === 'string') expect(job.data!.importJob.error).toBe(message);
+    else expect(job.data!.importJob.error).toMatch(message);
+    expect(await crmSnapshot(t.app.services.pool)).toEqual(recordsBefore);
+    expect(await storedUploads()).toEqual([]);
+  }
+
+  it('fails the job (no longer a 400) for a CSV whose header is broken', async () => {
+    await expectFailedJob({ file: { data: '"id,firstName\n', name: 'contacts.csv' }, module: 'CONTACTS' }, /^contacts\.csv: is not valid CSV: Quote Not Closed/);
   });
 
-  it('refuses a ZIP without module files, or without a module asked for', async () => {
+  it('fails the job (no longer a 400) for a file whose header is not the module\'s (another module\'s file, unknown or missing columns)', async () => {
+    await expectFailedJob(
+      { file: { data: csvOf('DEALS', []), name: 'deals.csv' }, module: 'CONTACTS' },
+      /^file: deals\.csv does not have the contacts columns \(missing firstName, lastName, email, phone, jobTitle, address, notes; unknown name, amount, currency, stage, closeDate, contactId\)/,
+    );
+    await expectFailedJob({ file: { data: 'id,shoe size\n', name: 'leads.csv' }, module: 'leads' }, /unknown shoe size/);
+  });
+
+  it('fails the job (no longer a 400) for a ZIP without module files, without a module asked for, or of an unknown format', async () => {
     const { ZipWriter } = await import('../../src/export/zip-writer.ts');
     const { PassThrough } = await import('node:stream');
     const zipOf = async (entries: Record<string, Buffer>): Promise<Buffer> => {
@@ -149,18 +168,11 @@ describe('imports and restores refused', () => {
       await zip.finalize();
       return Buffer.concat(chunks);
     };
-    await expectRefused({ file: { data: await zipOf({ 'readme.txt': Buffer.from('hi') }), name: 'b.zip' } }, 400, 'BAD_USER_INPUT', /^file: b\.zip: holds no module file/);
-    await expectRefused(
-      { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []) }), name: 'b.zip' }, modules: 'deals' },
-      400,
-      'BAD_USER_INPUT',
-      'file: b.zip: holds no file for DEALS',
-    );
-    await expectRefused(
+    await expectFailedJob({ file: { data: await zipOf({ 'readme.txt': Buffer.from('hi') }), name: 'b.zip' } }, /^b\.zip: holds no module file/);
+    await expectFailedJob({ file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []) }), name: 'b.zip' }, modules: 'deals' }, 'b.zip: holds no file for DEALS');
+    await expectFailedJob(
       { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []), 'manifest.json': Buffer.from('{"formatVersion":2}') }), name: 'b.zip' } },
-      400,
-      'BAD_USER_INPUT',
-      'file: b.zip: has archive format version 2; this service reads version 1',
+      'b.zip: has archive format version 2; this service reads version 1',
     );
   });
 
@@ -204,7 +216,7 @@ describe('import GraphQL refused', () => {
   const RESTORE = `mutation($id: ID!, $modules: [CrmModule!]) { restoreBackup(id: $id, modules: $modules) { id } }`;
 
   it('ends a job FAILED (with its activity event) when a file breaks off mid-way; a fixed file then completes it', async () => {
-    // Long enough that the break lies beyond what the upload check reads (the header), so the job meets it.
+    // Long enough that the break lies beyond the first batches, so some rows are imported before it.
     const rows = Array.from({ length: 1500 }, () => ({ id: randomUUID(), firstName: 'Ann', createdAt: 0, updatedAt: 0 }));
     const fixed = csvOf('CONTACTS', rows);
     const run = async (data: Buffer | string) => {

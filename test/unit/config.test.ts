@@ -163,6 +163,44 @@ describe('loadConfig', () => {
     );
   });
 
+  it('has import limits a real CRM file never reaches, and reads each IMPORT_MAX_* variable', () => {
+    expect(loadConfig({})).toMatchObject({
+      importWorkerMemoryMb: 512,
+      importLimits: {
+        maxEntryBytes: 2 * 1024 ** 3,
+        maxTotalBytes: 8 * 1024 ** 3,
+        maxCompressionRatio: 200,
+        maxZipEntries: 10_000,
+        maxColumns: 512,
+        maxSharedStringsBytes: 128 * 1024 ** 2,
+        maxRecordBytes: 1024 ** 2,
+        maxManifestBytes: 1024 ** 2,
+      },
+    });
+    const config = loadConfig({
+      IMPORT_MAX_ENTRY_BYTES: '1000000',
+      IMPORT_MAX_TOTAL_BYTES: '2000000',
+      IMPORT_MAX_COMPRESSION_RATIO: '50',
+      IMPORT_MAX_ZIP_ENTRIES: '20',
+      IMPORT_MAX_COLUMNS: '64',
+      IMPORT_MAX_SHARED_STRINGS_BYTES: '4096',
+      IMPORT_MAX_RECORD_BYTES: '2048',
+      IMPORT_MAX_MANIFEST_BYTES: '8192',
+      IMPORT_WORKER_MEMORY_MB: '96',
+    });
+    expect(config.importWorkerMemoryMb).toBe(96);
+    expect(config.importLimits).toEqual({
+      maxEntryBytes: 1_000_000,
+      maxTotalBytes: 2_000_000,
+      maxCompressionRatio: 50,
+      maxZipEntries: 20,
+      maxColumns: 64,
+      maxSharedStringsBytes: 4096,
+      maxRecordBytes: 2048,
+      maxManifestBytes: 8192,
+    });
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', APP_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
       port: 4000,
@@ -190,6 +228,15 @@ describe('loadConfig', () => {
     ['APP_SECRET', { NODE_ENV: 'production' }],
     ['DOWNLOAD_LINK_TTL_SECONDS', { DOWNLOAD_LINK_TTL_SECONDS: '1' }],
     ['IMPORT_MAX_BYTES', { IMPORT_MAX_BYTES: '10' }],
+    ['IMPORT_MAX_ENTRY_BYTES', { IMPORT_MAX_ENTRY_BYTES: '1k' }],
+    ['IMPORT_MAX_TOTAL_BYTES', { IMPORT_MAX_TOTAL_BYTES: '0' }],
+    ['IMPORT_MAX_COMPRESSION_RATIO', { IMPORT_MAX_COMPRESSION_RATIO: '1' }],
+    ['IMPORT_MAX_ZIP_ENTRIES', { IMPORT_MAX_ZIP_ENTRIES: '-5' }],
+    ['IMPORT_MAX_COLUMNS', { IMPORT_MAX_COLUMNS: '16385' }],
+    ['IMPORT_MAX_SHARED_STRINGS_BYTES', { IMPORT_MAX_SHARED_STRINGS_BYTES: '1.5' }],
+    ['IMPORT_MAX_RECORD_BYTES', { IMPORT_MAX_RECORD_BYTES: '100' }],
+    ['IMPORT_MAX_MANIFEST_BYTES', { IMPORT_MAX_MANIFEST_BYTES: 'big' }],
+    ['IMPORT_WORKER_MEMORY_MB', { IMPORT_WORKER_MEMORY_MB: '8' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: '*' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com/' }],
     ['CORS_ORIGINS', { CORS_ORIGINS: 'https://app.example.com/path' }],

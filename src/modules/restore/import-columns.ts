@@ -1,5 +1,6 @@
 import { MODULE_SPECS, type ColumnType } from '../../export/module-columns.ts';
 import { MODULES, type CrmModuleName, type FieldSpec } from '../crm/crm.modules.ts';
+import { excerpt } from '../../import/import-limits.ts';
 import { badInput } from '../../shared/app-error.ts';
 
 /**
@@ -78,14 +79,15 @@ export function planHeader(module: CrmModuleName, header: readonly string[], fil
   const duplicated: string[] = [];
   header.forEach((raw, index) => {
     const name = raw.trim();
-    if (!expected.some((c) => c.header === name)) unknown.push(name === '' ? `(empty, column ${index + 1})` : name);
+    // A header cell is the file's text: quoted only as a short excerpt (a 50 MB "column name" stays in the file).
+    if (!expected.some((c) => c.header === name)) unknown.push(name === '' ? `(empty, column ${index + 1})` : excerpt(name, 60));
     else if (positions.has(name)) duplicated.push(name);
     else positions.set(name, index);
   });
   const missing = expected.filter((c) => !positions.has(c.header) && !isOptional(module, c.header)).map((c) => c.header);
   const problems = [
     missing.length ? `missing ${missing.join(', ')}` : '',
-    unknown.length ? `unknown ${unknown.join(', ')}` : '',
+    unknown.length ? `unknown ${listed(unknown)}` : '',
     duplicated.length ? `repeated ${duplicated.join(', ')}` : '',
   ].filter(Boolean);
   if (problems.length > 0) {
@@ -101,6 +103,12 @@ export function planHeader(module: CrmModuleName, header: readonly string[], fil
     hasMaskedAt: positions.has('maskedAt'),
     hasLegalHold: positions.has('legalHold'),
   };
+}
+
+/** The first few of a list of names, then how many more (a file may have hundreds of unknown columns). */
+function listed(names: string[], shown = 10): string {
+  const head = names.slice(0, shown).join(', ');
+  return names.length > shown ? `${head} and ${names.length - shown} more` : head;
 }
 
 /** The archive's file name of a module without extension (`contacts`), and back. */

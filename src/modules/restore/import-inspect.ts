@@ -1,24 +1,64 @@
-import fs from 'node:fs/promises';
-import { UnreadableFileError } from '../../import/table.types.ts';
+import { Transform, type TransformCallback } from 'node:stream';
 import { badInput } from '../../shared/app-error.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
-import { planHeader } from './import-columns.ts';
 import type { ImportFormat } from './import-job.repository.ts';
-import { tablesOf, zipModules, type LocalSource } from './import-sources.ts';
 
-/** The upload's format from its name, confirmed by its first bytes (an XLSX or ZIP is a ZIP package). */
-export async function detectFormat(path: string, fileName: string): Promise<ImportFormat> {
+/** The upload's format from its name (the API's only look at the file besides its first bytes, below). */
+export function formatOfName(fileName: string): ImportFormat {
   const ext = /\.([a-z]+)$/i.exec(fileName)?.[1]?.toLowerCase();
   const format = ext === 'csv' ? 'CSV' : ext === 'xlsx' ? 'XLSX' : ext === 'zip' ? 'ZIP' : undefined;
   if (!format) throw badInput('file', 'must be a .csv, .xlsx or .zip file');
-  const head = Buffer.alloc(64 * 1024);
-  const handle = await fs.open(path, 'r');
-  const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
-  const start = head.subarray(0, bytesRead);
-  const isZip = start.length >= 4 && start.readUInt32LE(0) === 0x04034b50;
-  if (format === 'CSV' && (isZip || start.includes(0))) throw badInput('file', 'is not a CSV text file');
-  if (format !== 'CSV' && !isZip) throw badInput('file', `is not a ${format === 'XLSX' ? 'XLSX workbook' : 'ZIP archive'}`);
   return format;
+}
+
+/** Bytes of an upload looked at in the API: enough to tell text from a binary file, nothing is parsed. */
+const HEAD_BYTES = 64 * 1024;
+const ZIP_MAGIC = 0x04034b50;
+
+/**
+ * Passes an upload through unchanged while confirming its format by its first bytes (an XLSX or ZIP is a ZIP
+ * package; a CSV is text: no NUL byte, not a ZIP). A mismatch stops the upload with a 400 at once.
+ */
+export class FormatCheck extends Transform {
+  private seen = 0;
+  private magic = Buffer.alloc(0);
+  private readonly format: ImportFormat;
+
+  constructor(format: ImportFormat) {
+    super();
+    this.format = format;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.look(chunk);
+      callback(null, chunk);
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // Fewer than four bytes: a ZIP package cannot be that short (an empty CSV is refused by the route).
+    if (this.format !== 'CSV' && this.magic.length < 4) return callback(this.mismatch());
+    callback();
+  }
+
+  private look(chunk: Buffer): void {
+    if (this.seen >= HEAD_BYTES) return;
+    const head = chunk.subarray(0, HEAD_BYTES - this.seen);
+    this.seen += head.length;
+    if (this.magic.length < 4) {
+      this.magic = Buffer.concat([this.magic, head.subarray(0, 4 - this.magic.length)]);
+      if (this.magic.length === 4 && (this.magic.readUInt32LE(0) === ZIP_MAGIC) !== (this.format !== 'CSV')) throw this.mismatch();
+    }
+    if (this.format === 'CSV' && head.includes(0)) throw this.mismatch();
+  }
+
+  private mismatch() {
+    if (this.format === 'CSV') return badInput('file', 'is not a CSV text file');
+    return badInput('file', `is not a ${this.format === 'XLSX' ? 'XLSX workbook' : 'ZIP archive'}`);
+  }
 }
 
 /** `LEADS`, `leads`, `Leads` → LEADS; anything else is a 400 naming the field. */
@@ -45,36 +85,4 @@ export function parseModules(values: string[]): CrmModuleName[] {
     return text.split(',').filter((s) => s.trim() !== '');
   });
   return [...new Set(names.map((n) => parseModule('modules', n)))];
-}
-
-/**
- * Reads just enough of an upload to refuse it at once (400) rather than fail later in the job: the ZIP's module
- * files, and the header of every module file (the first sheet of an XLSX). Returns the modules to import.
- */
-export async function inspectUpload(
-  source: LocalSource,
-  module: CrmModuleName | null,
-  requested: CrmModuleName[] | null,
-  tempDir: string,
-): Promise<CrmModuleName[]> {
-  try {
-    let modules: CrmModuleName[];
-    if (source.format === 'ZIP') modules = await zipModules(source, requested ?? (module ? [module] : null));
-    else if (module) modules = [module];
-    else throw badInput('module', `is required with a .${source.format.toLowerCase()} file (one of ${CRM_MODULE_NAMES.join(', ')})`);
-    const checked = new Set<CrmModuleName>();
-    for await (const table of tablesOf(source, modules, tempDir)) {
-      try {
-        if (!checked.has(table.module)) planHeader(table.module, table.reader.header, table.reader.file);
-        checked.add(table.module);
-      } finally {
-        table.reader.close();
-      }
-    }
-    if (checked.size === 0) throw badInput('file', `${source.fileName} holds no rows, not even a header`);
-    return modules;
-  } catch (error) {
-    if (error instanceof UnreadableFileError) throw badInput('file', error.message);
-    throw error;
-  }
 }

@@ -120,9 +120,32 @@ export async function finishJob(
   const { rows } = await db.query<ImportJobRow>(
     `update import_jobs set status = $3, error = $4, finished_at = $5
       where organization_id = $1 and id = $2 and status in ('PENDING', 'RUNNING') and attempts = $6 returning ${COLUMNS}`,
-    [organizationId, id, outcome.status, outcome.error, at, attempt],
+    // A last guard: however a message was built, a job's error never carries a long stretch of the file.
+    [organizationId, id, outcome.status, outcome.error === null ? null : outcome.error.slice(0, MAX_ERROR_CHARS), at, attempt],
   );
   return rows[0];
+}
+
+const MAX_ERROR_CHARS = 2000;
+
+/** The modules a ZIP import restores, as its parser found them (`module` too when there is just one). */
+export async function setJobModules(db: Queryable, organizationId: string, id: string, attempt: number, modules: string[]): Promise<void> {
+  await db.query(
+    `update import_jobs set modules = $3::jsonb, module = case when jsonb_array_length($3::jsonb) = 1 then $3::jsonb ->> 0 end
+      where organization_id = $1 and id = $2 and status = 'RUNNING' and attempts = $4`,
+    [organizationId, id, JSON.stringify(modules), attempt],
+  );
+}
+
+/** Blob keys of uploads whose import finished since `since` (their blob should be gone; the sweep makes sure). */
+export async function finishedUploadKeys(db: Queryable, since: Date): Promise<string[]> {
+  const { rows } = await db.query<{ key: string }>(
+    `select source_key as key from import_jobs
+      where source_kind = 'UPLOAD' and status in ('COMPLETED', 'FAILED') and finished_at >= $1
+      order by finished_at desc limit 10000`,
+    [since],
+  );
+  return rows.map((r) => r.key);
 }
 
 /** Email (lower-cased) → user id, for every user of the organization: ownerEmail resolution. */

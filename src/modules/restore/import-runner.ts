@@ -5,17 +5,21 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../../import/import-limits.ts';
 import { UnreadableFileError, type TableReader } from '../../import/table.types.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
-import { MODULES, type CrmModuleName } from '../crm/crm.modules.ts';
+import { MODULES } from '../crm/crm.modules.ts';
 import { ProgressThrottle } from '../../jobs/job-progress.ts';
 import type { Batch, BatchWriter } from './import-batch.ts';
 import { BatchPipeline } from './import-pipeline.ts';
 import type { ImportCheckpoint } from './import.table.ts';
 import { planHeader, type HeaderPlan } from './import-columns.ts';
-import { MAX_KEPT_ERRORS, userIdsByEmail, type ImportJobRow } from './import-job.repository.ts';
+import { MAX_KEPT_ERRORS, setJobModules, userIdsByEmail, type ImportJobRow } from './import-job.repository.ts';
 import { RowError, toImportRecord, type RowContext } from './import-row.ts';
-import { tablesOf, zipModules, type LocalSource } from './import-sources.ts';
+import { tablesInWorker } from './import-parse-channel.ts';
+import type { CrmModuleName } from '../crm/crm.modules.ts';
+import type { LocalSource } from './import-sources.ts';
+import { createImportTempDir } from './import-temp-dir.ts';
 
 /** What a run needs; the service passes its own dependencies. */
 export interface ImportRunDeps {
@@ -35,9 +39,22 @@ export interface ImportOptions {
   progressIntervalMs: number;
   /** Batches written at once (each on its own connection, committed in file order). */
   parallelBatches: number;
+  /** Caps on what a file may make the parser do (config IMPORT_MAX_*). */
+  limits: ImportLimits;
+  /** Heap of the parser thread in MB (IMPORT_WORKER_MEMORY_MB). */
+  parserMemoryMb: number;
+  /** Where each attempt keeps its local copy of the source (default: the OS temp folder). */
+  tempDir: string;
 }
 
-export const DEFAULT_IMPORT_OPTIONS: ImportOptions = { batchSize: 2_000, progressIntervalMs: 500, parallelBatches: 2 };
+export const DEFAULT_IMPORT_OPTIONS: ImportOptions = {
+  batchSize: 2_000,
+  progressIntervalMs: 500,
+  parallelBatches: 2,
+  limits: DEFAULT_IMPORT_LIMITS,
+  parserMemoryMb: 512,
+  tempDir: os.tmpdir(),
+};
 
 /**
  * One attempt at an import job: copy the source to a local file, read its tables in order, and write batches of
@@ -63,17 +80,23 @@ export class ImportRun {
   }
 
   async execute(): Promise<void> {
-    const tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-import-'));
+    const options = this.deps.options;
+    const tempDir = await createImportTempDir(options.tempDir);
     try {
       const source = await this.copySource(tempDir);
-      const modules = await this.modulesOf(source);
       const owners = await userIdsByEmail(this.deps.pool, this.job.organizationId);
       const ctx: RowContext = {
         ownerByEmail: (email) => owners.get(email.toLowerCase()),
         defaultTimestamp: this.startedAt.getTime(),
       };
+      // The file is read in a parser thread (an untrusted file never runs a parser on this thread); rows arrive
+      // here to be checked and written.
+      const modules = source.format === 'ZIP' ? ((this.job.modules as CrmModuleName[] | null) ?? null) : [this.job.module as CrmModuleName];
+      const tables = tablesInWorker({ source, modules, tempDir, limits: options.limits }, { maxOldGenerationSizeMb: options.parserMemoryMb }, (found) =>
+        this.recordModules(found),
+      );
       let table = 0;
-      for await (const { module, reader } of tablesOf(source, modules, tempDir)) {
+      for await (const { module, reader } of tables) {
         await this.importTable(table, planHeader(module, reader.header, reader.file), reader, ctx);
         table += 1;
       }
@@ -91,11 +114,6 @@ export class ImportRun {
     const local = path.join(tempDir, `source.${job.format.toLowerCase()}`);
     await pipeline(input, createWriteStream(local));
     return { format: job.format, path: local, fileName: job.fileName ?? path.basename(local) };
-  }
-
-  private async modulesOf(source: LocalSource): Promise<CrmModuleName[]> {
-    if (source.format !== 'ZIP') return [this.job.module as CrmModuleName];
-    return zipModules(source, (this.job.modules as CrmModuleName[] | null) ?? null);
   }
 
   private async importTable(table: number, plan: HeaderPlan, reader: TableReader, ctx: RowContext): Promise<void> {
@@ -139,6 +157,13 @@ export class ImportRun {
     // The next table may reference these rows (contacts → accounts): everything commits before it starts.
     await pipeline.drain();
     this.lastCheckpoint = pipeline.checkpoint;
+  }
+
+  /** A ZIP's modules, once its parser has read the archive: the job shows what it restores (all it holds, in order). */
+  private async recordModules(found: CrmModuleName[]): Promise<void> {
+    const job = this.job;
+    if (job.format !== 'ZIP' || JSON.stringify(job.modules) === JSON.stringify(found)) return;
+    await setJobModules(this.deps.pool, job.organizationId, job.id, job.attempts, found);
   }
 
   private newBatch(plan: HeaderPlan, file: string, table: number): Batch {

@@ -2,18 +2,22 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { MODULE_SPECS } from '../../export/module-columns.ts';
 import { openCsvTable } from '../../import/csv-reader.ts';
+import { checkManifestSize, type ImportLimits } from '../../import/import-limits.ts';
 import { UnreadableFileError, type TableReader } from '../../import/table.types.ts';
 import { readXlsxTables } from '../../import/xlsx-reader.ts';
 import { openZip, type ZipReader } from '../../import/zip-file.ts';
 import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
-import { fileBaseOf } from './import-columns.ts';
 import type { ImportFormat } from './import-job.repository.ts';
+
+// Not import-columns.ts's: this file runs in the parser's worker thread, which loads only erasable TypeScript.
+const fileBaseOf = (module: CrmModuleName): string => MODULE_SPECS[module].fileBase;
 
 /**
  * Where an import's rows come from: a CSV or XLSX of one module, or a backup ZIP of several. Every source is a
  * local file (uploads and archives are copied out of the blob store first), so ZIPs and XLSX packages can be
- * read at random.
+ * read at random. Everything here runs in the import's parser thread (import-parse-worker.ts), held to `limits`.
  */
 export interface LocalSource {
   format: ImportFormat;
@@ -31,38 +35,50 @@ export interface ModuleTable {
 export const RESTORE_ORDER: readonly CrmModuleName[] = ['ACCOUNTS', 'CONTACTS', 'DEALS', 'LEADS'];
 
 /** The tables of a source, in the order their rows are imported. `modules`: one for CSV/XLSX, the chosen ones for a ZIP. */
-export async function* tablesOf(source: LocalSource, modules: readonly CrmModuleName[], tempDir: string): AsyncGenerator<ModuleTable> {
+export async function* tablesOf(
+  source: LocalSource,
+  modules: readonly CrmModuleName[],
+  tempDir: string,
+  limits: ImportLimits,
+): AsyncGenerator<ModuleTable> {
   if (source.format === 'CSV') {
-    yield { module: modules[0]!, reader: await openCsvTable(createReadStream(source.path), source.fileName) };
+    yield { module: modules[0]!, reader: await openCsvTable(createReadStream(source.path), source.fileName, limits) };
     return;
   }
   if (source.format === 'XLSX') {
-    for await (const reader of readXlsxTables(source.path, source.fileName)) yield { module: modules[0]!, reader };
+    for await (const reader of readXlsxTables(source.path, source.fileName, limits)) yield { module: modules[0]!, reader };
     return;
   }
-  const zip = await openZip(source.path, source.fileName);
+  const zip = await openZip(source.path, source.fileName, limits);
   try {
     const entries = moduleEntries(zip, source.fileName);
     for (const module of RESTORE_ORDER.filter((m) => modules.includes(m))) {
       const entry = entries.get(module);
       if (!entry) throw new UnreadableFileError(source.fileName, `holds no ${fileBaseOf(module)}.csv or ${fileBaseOf(module)}.xlsx`);
-      yield* entryTables(zip, module, entry, tempDir);
+      yield* entryTables(zip, module, entry, tempDir, limits);
     }
   } finally {
     zip.close();
   }
 }
 
-async function* entryTables(zip: ZipReader, module: CrmModuleName, entry: string, tempDir: string): AsyncGenerator<ModuleTable> {
+async function* entryTables(
+  zip: ZipReader,
+  module: CrmModuleName,
+  entry: string,
+  tempDir: string,
+  limits: ImportLimits,
+): AsyncGenerator<ModuleTable> {
   if (entry.endsWith('.csv')) {
-    yield { module, reader: await openCsvTable(await zip.open(entry), entry) };
+    yield { module, reader: await openCsvTable(await zip.open(entry), entry, limits) };
     return;
   }
-  // An XLSX inside the ZIP is itself a ZIP: it needs random access, so it is extracted first.
+  // An XLSX inside the ZIP is itself a ZIP: it needs random access, so it is extracted first (its size was
+  // checked against IMPORT_MAX_ENTRY_BYTES with the directory, and yauzl holds the entry to that size).
   const extracted = path.join(tempDir, `${fileBaseOf(module)}.xlsx`);
   await pipeline(await zip.open(entry), createWriteStream(extracted));
   try {
-    for await (const reader of readXlsxTables(extracted, entry)) yield { module, reader };
+    for await (const reader of readXlsxTables(extracted, entry, limits)) yield { module, reader };
   } finally {
     await fs.rm(extracted, { force: true });
   }
@@ -86,8 +102,10 @@ export function moduleEntries(zip: ZipReader, label: string): Map<CrmModuleName,
 }
 
 /** Checks the archive's manifest when there is one: a format this service does not know is refused. */
-export async function checkManifest(zip: ZipReader, label: string): Promise<void> {
+export async function checkManifest(zip: ZipReader, label: string, limits: ImportLimits): Promise<void> {
   if (!zip.has('manifest.json')) return;
+  // Read whole and parsed: only after its size is known to be small (yauzl holds the entry to that size).
+  checkManifestSize(zip.size('manifest.json'), limits, label);
   let manifest: { formatVersion?: unknown };
   try {
     const chunks: Buffer[] = [];
@@ -97,15 +115,16 @@ export async function checkManifest(zip: ZipReader, label: string): Promise<void
     throw new UnreadableFileError(label, 'has a manifest.json that is not valid JSON');
   }
   if (manifest.formatVersion !== 1) {
-    throw new UnreadableFileError(label, `has archive format version ${String(manifest.formatVersion)}; this service reads version 1`);
+    const version = String(manifest.formatVersion).slice(0, 20);
+    throw new UnreadableFileError(label, `has archive format version ${version}; this service reads version 1`);
   }
 }
 
 /** The modules a ZIP import covers: the requested ones (each must be in the archive), else all it holds. */
-export async function zipModules(source: LocalSource, requested: readonly CrmModuleName[] | null): Promise<CrmModuleName[]> {
-  const zip = await openZip(source.path, source.fileName);
+export async function zipModules(source: LocalSource, requested: readonly CrmModuleName[] | null, limits: ImportLimits): Promise<CrmModuleName[]> {
+  const zip = await openZip(source.path, source.fileName, limits);
   try {
-    await checkManifest(zip, source.fileName);
+    await checkManifest(zip, source.fileName, limits);
     const present = moduleEntries(zip, source.fileName);
     if (present.size === 0) throw new UnreadableFileError(source.fileName, 'holds no module file (leads.csv, contacts.csv, accounts.csv, deals.csv or their .xlsx)');
     const wanted = requested && requested.length > 0 ? [...new Set(requested)] : [...present.keys()];

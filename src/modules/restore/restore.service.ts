@@ -23,7 +23,9 @@ import { CRM_MODULE_NAMES, type CrmModuleName } from '../crm/crm.modules.ts';
 import * as jobs from './import-job.repository.ts';
 import { StaleAttempt, writeBatch, type BatchWriter } from './import-batch.ts';
 import { DEFAULT_IMPORT_OPTIONS, ImportRun, type ImportOptions } from './import-runner.ts';
-import type { LocalSource } from './import-sources.ts';
+import type { ImportFormat } from './import-job.repository.ts';
+import { RESTORE_ORDER } from './import-sources.ts';
+import { sweepImportTempDirs } from './import-temp-dir.ts';
 
 export const IMPORT_QUEUE = 'restore-import';
 export interface ImportJobData {
@@ -59,12 +61,22 @@ export interface RestoreDeps {
 /** Runs started before the job is given up (a worker killed mid-import is retried by pg-boss). */
 const MAX_ATTEMPTS = 3;
 
-/** A validated upload, still in a local temporary file (restore.routes.ts). */
-export interface CheckedUpload {
-  source: LocalSource;
+/** An upload already streamed into the blob store under `uploadKey` (restore.routes.ts), its fields checked. */
+export interface StoredUpload {
+  id: string;
+  sourceKey: string;
+  format: ImportFormat;
+  fileName: string;
   module: CrmModuleName | null;
   modules: CrmModuleName[] | null;
 }
+
+/** Where an upload waits for its job: `imports/<organizationId>/<importId>.<csv|xlsx|zip>`. */
+export const uploadKey = (organizationId: string, importId: string, format: ImportFormat): string =>
+  `imports/${organizationId}/${importId}.${format.toLowerCase()}`;
+
+/** Finished uploads whose blob a crash may have left (between the job's end and its clean-up) are looked at this far back. */
+const ORPHAN_SWEEP_DAYS = 7;
 
 /** Imports and restores (DESIGN.md "Restore"): jobs, their runs, their progress. */
 export class RestoreService {
@@ -74,27 +86,36 @@ export class RestoreService {
     this.options = Object.freeze({ ...DEFAULT_IMPORT_OPTIONS, ...deps.options });
   }
 
-  /** Stores the upload in the blob store (any worker may run the job), then the job row and its queue entry at once. */
-  async createUploadImport(viewer: Viewer, upload: CheckedUpload): Promise<jobs.ImportJobRow> {
-    const id = randomUUID();
-    const sourceKey = `imports/${viewer.organizationId}/${id}.${upload.source.format.toLowerCase()}`;
-    await this.deps.blobs.put(sourceKey, createReadStream(upload.source.path));
-    try {
-      return await this.enqueue({
-        id,
-        organizationId: viewer.organizationId,
-        requestedBy: viewer.userId,
-        module: upload.module,
-        modules: upload.modules,
-        sourceKind: 'UPLOAD',
-        sourceKey,
-        format: upload.source.format,
-        fileName: upload.source.fileName,
-      });
-    } catch (error) {
-      await this.deps.blobs.delete(sourceKey).catch(() => undefined);
-      throw error;
+  /** The job row and its queue entry at once, for an upload in the blob store (any worker may run the job). */
+  async createUploadImport(viewer: Viewer, upload: StoredUpload): Promise<jobs.ImportJobRow> {
+    if (upload.sourceKey !== uploadKey(viewer.organizationId, upload.id, upload.format)) throw new Error('upload key mismatch');
+    return this.enqueue({
+      id: upload.id,
+      organizationId: viewer.organizationId,
+      requestedBy: viewer.userId,
+      module: upload.module,
+      modules: upload.modules && RESTORE_ORDER.filter((m) => upload.modules!.includes(m)),
+      sourceKind: 'UPLOAD',
+      sourceKey: upload.sourceKey,
+      format: upload.format,
+      fileName: upload.fileName.slice(0, 255),
+    });
+  }
+
+  /**
+   * Housekeeping when a worker starts: temporary folders of import attempts whose process died, and the uploads
+   * of finished imports that are still stored (a crash between a job's end and its clean-up). Never fails the
+   * start: what it cannot remove now, a later start retries.
+   */
+  async sweepOrphans(): Promise<{ tempDirs: number; uploads: number }> {
+    const tempDirs = await sweepImportTempDirs(this.options.tempDir);
+    let uploads = 0;
+    const since = new Date(this.deps.clock.now().getTime() - ORPHAN_SWEEP_DAYS * 86_400_000);
+    for (const key of await jobs.finishedUploadKeys(this.deps.pool, since)) {
+      if (await this.deps.blobs.delete(key).catch(() => false)) uploads += 1;
     }
+    if (tempDirs + uploads > 0) this.deps.log.info({ tempDirs, uploads }, 'removed what interrupted imports left behind');
+    return { tempDirs, uploads };
   }
 
   async restoreBackup(viewer: Viewer, backupId: string, modules: CrmModuleName[] | null): Promise<jobs.ImportJobRow> {
