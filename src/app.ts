@@ -204,7 +204,7 @@ function buildServices(
   const restore = new RestoreService({
     pool, boss, clock, log, activity, events, blobs: storage,
     archives: keptArchives(backups, storage),
-    afterImport: retentionRecomputeAfterImport(boss),
+    afterImport: retentionRecomputeAfterImport(retention.recomputes),
     domainEvents,
     options: { limits: opts.config.importLimits, parserMemoryMb: opts.config.importWorkerMemoryMb, ...overrides.imports },
     writeBatch: countedBatches(overrides.importBatchWriter ?? writeBatch, metrics),

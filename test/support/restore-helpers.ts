@@ -217,7 +217,7 @@ export function restoreServiceOf(app: App, opts: { options?: Partial<ImportOptio
     events: s.events,
     blobs: s.storage,
     archives: keptArchives(s.backups, s.storage),
-    afterImport: retentionRecomputeAfterImport(s.boss),
+    afterImport: retentionRecomputeAfterImport(s.retention.recomputes),
     ...opts,
   });
 }

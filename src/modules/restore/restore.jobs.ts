@@ -1,8 +1,6 @@
-import type { PgBoss } from 'pg-boss';
-import { enqueueInTransaction } from '../../jobs/job-enqueue.ts';
 import type { QueueDefinition } from '../../jobs/registry.ts';
 import { RETENTION_MODULES } from '../crm/crm.modules.ts';
-import { RETENTION_RECOMPUTE_QUEUE } from '../retention/retention.service.ts';
+import type { RetentionRecomputes } from '../retention/retention-recompute.service.ts';
 import { IMPORT_QUEUE, type ImportJobData, type RestoreDeps } from './restore.service.ts';
 
 /**
@@ -20,12 +18,13 @@ export const importQueue: QueueDefinition<ImportJobData> = {
 
 /**
  * Imported leads and contacts arrive without retention dates (never copied from a file): retention's own
- * recompute job gives them the dates of the current policy, enqueued with the import's final transaction.
+ * recompute job gives them the dates of the current policy, enqueued with the import's final transaction and
+ * tracked like any recompute (so `RetentionSettings.recomputing` is true meanwhile and its end is announced).
  */
-export function retentionRecomputeAfterImport(boss: PgBoss): NonNullable<RestoreDeps['afterImport']> {
+export function retentionRecomputeAfterImport(recomputes: RetentionRecomputes): NonNullable<RestoreDeps['afterImport']> {
   return async (client, organizationId, modules) => {
     for (const module of RETENTION_MODULES.filter((m) => modules.includes(m))) {
-      await enqueueInTransaction(boss, client, RETENTION_RECOMPUTE_QUEUE, { organizationId, module });
+      await recomputes.enqueue(client, organizationId, module);
     }
   };
 }
