@@ -157,10 +157,10 @@ describe('imports and restores refused', () => {
       'file: b.zip: holds no file for DEALS',
     );
     await expectRefused(
-      { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []), 'manifest.json': Buffer.from('{"formatVersion":2}') }), name: 'b.zip' } },
+      { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []), 'manifest.json': Buffer.from('{"formatVersion":3}') }), name: 'b.zip' } },
       400,
       'BAD_USER_INPUT',
-      'file: b.zip: has archive format version 2; this service reads version 1',
+      'file: b.zip: has archive format version 3; this service reads versions 1 and 2',
     );
   });
 

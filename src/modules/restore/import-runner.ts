@@ -73,8 +73,8 @@ export class ImportRun {
         defaultTimestamp: this.startedAt.getTime(),
       };
       let table = 0;
-      for await (const { module, reader } of tablesOf(source, modules, tempDir)) {
-        await this.importTable(table, planHeader(module, reader.header, reader.file), reader, ctx);
+      for await (const { module, reader, unescapeText } of tablesOf(source, modules, tempDir)) {
+        await this.importTable(table, planHeader(module, reader.header, reader.file, unescapeText), reader, ctx);
         table += 1;
       }
     } finally {
