@@ -11,7 +11,8 @@ import { slugify } from '../shared/slug.ts';
 
 export type { ArchiveProgress, ModuleArchiveResult, ProgressListener } from './archive-assembler.ts';
 
-export const ARCHIVE_FORMAT_VERSION = 1;
+/** API.md §6 "Archive format 2": XLSX text verbatim (quotePrefix style, no `'`); CSV as in format 1. */
+export const ARCHIVE_FORMAT_VERSION = 2;
 const DEFAULT_GENERATOR = 'crm-data-admin';
 
 export interface BuildArchiveOptions {

@@ -27,9 +27,13 @@ BYTE_CLASS[QUOTE] = CSV_SPECIAL | HAS_QUOTE;
 for (let b = 0; b < 0x20; b++) if (b !== TAB && b !== LF) BYTE_CLASS[b] = (BYTE_CLASS[b] ?? 0) | XML_SPECIAL;
 for (const b of [0x26, 0x3c, 0x3e, UNDERSCORE, 0xef]) BYTE_CLASS[b] = XML_SPECIAL;
 
-/** First bytes that get the spreadsheet-injection `'` (cell-escape.ts). */
+/** First bytes that get the spreadsheet-injection `'` in CSV (cell-escape.ts). */
 export const TRIGGER = new Uint8Array(256);
 for (const b of [0x3d, 0x2b, MINUS, 0x40, TAB, CR, APOSTROPHE]) TRIGGER[b] = 1;
+
+/** First bytes that get the XLSX quotePrefix style (cell-escape.ts `needsQuotePrefix`). */
+export const QUOTE_PREFIXED = new Uint8Array(256);
+for (const b of [0x3d, 0x2b, MINUS, 0x40]) QUOTE_PREFIXED[b] = 1;
 
 export const HEX_UPPER = new Uint8Array(Buffer.from('0123456789ABCDEF', 'latin1'));
 export const HEX_LOWER = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));

@@ -1,6 +1,5 @@
 import { readInt32, readTimestampMs } from './binary-copy.ts';
 import {
-  APOSTROPHE,
   ascii,
   BYTE_CLASS,
   COMMA,
@@ -15,6 +14,7 @@ import {
   putRange,
   putString,
   putUuid,
+  QUOTE_PREFIXED,
   TRIGGER,
   writeCsvText,
   writeXmlText,
@@ -45,6 +45,9 @@ const ROW_OPEN_END = ascii('">');
 const ROW_CLOSE = ascii('</row>');
 const TEXT_OPEN = ascii('" t="inlineStr"><is><t>');
 const TEXT_OPEN_PRESERVE = ascii('" t="inlineStr"><is><t xml:space="preserve">');
+// QUOTE_PREFIX_STYLE of xlsx-xml.ts.
+const QUOTED_TEXT_OPEN = ascii('" s="3" t="inlineStr"><is><t>');
+const QUOTED_TEXT_OPEN_PRESERVE = ascii('" s="3" t="inlineStr"><is><t xml:space="preserve">');
 const TEXT_CLOSE = ascii('</t></is></c>');
 const DATE_OPEN = ascii('" s="1"><v>');
 const NUMBER_OPEN = ascii('"><v>');
@@ -185,11 +188,11 @@ export class RowTranscoder {
     }
     let flags = 0;
     for (let k = s; k < j; k++) flags |= BYTE_CLASS[row[k] as number] as number;
-    const prefix = TRIGGER[row[s] as number] === 1; // the spreadsheet-injection `'`
+    const prefix = TRIGGER[row[s] as number] === 1; // the CSV spreadsheet-injection `'`
     this.#cp = writeCsvText(this.#c, this.#cp, row, s, j, flags, prefix);
-    const preserve = isSpace(prefix ? APOSTROPHE : (row[s] as number)) || isSpace(row[j - 1] as number);
-    this.#cellOpen(col, preserve ? TEXT_OPEN_PRESERVE : TEXT_OPEN);
-    if (prefix) this.#x[this.#xp++] = APOSTROPHE;
+    const preserve = isSpace(row[s] as number) || isSpace(row[j - 1] as number);
+    if (QUOTE_PREFIXED[row[s] as number] === 1) this.#cellOpen(col, preserve ? QUOTED_TEXT_OPEN_PRESERVE : QUOTED_TEXT_OPEN);
+    else this.#cellOpen(col, preserve ? TEXT_OPEN_PRESERVE : TEXT_OPEN);
     this.#xp = (flags & XML_SPECIAL) === 0 ? copy(this.#x, this.#xp, row, s, j) : writeXmlText(this.#x, this.#xp, row, s, j);
     this.#xp = put(this.#x, this.#xp, TEXT_CLOSE);
   }

@@ -1,4 +1,4 @@
-import { escapeCell } from './cell-escape.ts';
+import { needsQuotePrefix } from './cell-escape.ts';
 import { formatExcelSerial, formatNumber } from './cell-format.ts';
 import type { ColumnSpec, ColumnType, RowValues } from './module-columns.ts';
 
@@ -6,7 +6,8 @@ import type { ColumnSpec, ColumnType, RowValues } from './module-columns.ts';
  * SpreadsheetML rendering of sheet rows and of the few fixed parts of a workbook. Rows are rendered here rather than
  * by exceljs: its streaming writer spends ~40 µs a row in per-cell objects, style lookups and its XML builder
  * (profiled: 45 s and 780 MB for a million contacts, see bench/backup-archive.ts), an order of magnitude over the
- * budget. Text goes in inline strings (`t="inlineStr"`), never `<f>`, so nothing is evaluated.
+ * budget. Text goes in inline strings (`t="inlineStr"`), never `<f>`, so nothing is evaluated; it is written
+ * verbatim (archive format 2), text that would start a formula with the quotePrefix style (API.md §6).
  */
 
 const MAIN_NS = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
@@ -17,6 +18,8 @@ const XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
 /** Cell style indexes in `stylesXml` (cellXfs). */
 const DATE_STYLE = 1;
 const HEADER_STYLE = 2;
+/** `quotePrefix="1"`: typed text that starts with `=`, `+`, `-` or `@`, shown as it is (no `'` in the value). */
+export const QUOTE_PREFIX_STYLE = 3;
 export const DATE_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
 
 // XML 1.0 forbids most C0 controls and U+FFFE/U+FFFF; a parser turns CR into LF. Those characters, and an `_` that
@@ -81,7 +84,10 @@ export function columnLetters(index: number): string {
 function valueCell(type: ColumnType, ref: string, value: string | number | boolean): string {
   switch (type) {
     case 'text':
-      return textCell(ref, escapeCell(typeof value === 'string' ? value : String(value)));
+    {
+      const text = typeof value === 'string' ? value : String(value);
+      return textCell(ref, text, needsQuotePrefix(text) ? ` s="${QUOTE_PREFIX_STYLE}"` : '');
+    }
     case 'date':
       return `<c r="${ref}" s="${DATE_STYLE}"><v>${formatExcelSerial(Number(value))}</v></c>`;
     case 'number': {
@@ -202,7 +208,7 @@ export function workbookRelsXml(sheetCount: number): string {
   );
 }
 
-/** Three cell formats: 0 default, 1 date-time with milliseconds, 2 bold header. */
+/** Four cell formats: 0 default, 1 date-time with milliseconds, 2 bold header, 3 quote-prefixed text. */
 export function stylesXml(): string {
   const font = (bold: boolean): string =>
     `<font>${bold ? '<b/>' : ''}<sz val="11"/><name val="Calibri"/><family val="2"/></font>`;
@@ -213,9 +219,10 @@ export function stylesXml(): string {
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>' +
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>' +
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>' +
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' +
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' +
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' +
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>' +
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>' +
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>' +
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
   );
 }

@@ -1,10 +1,13 @@
 import type { Readable } from 'node:stream';
 import { decodeXlsxText } from '../export/xlsx-xml.ts';
+import { xlsxCellValue } from './cell-value.ts';
 import { checkCellReference, checkColumnCount, checkRowNumber, checkTextLength, DEFAULT_IMPORT_LIMITS, xmlTokenGuard, type ImportLimits } from './import-limits.ts';
 import { RejectedCell, UnreadableFileError, type CellValue, type TableReader, type TableRow } from './table.types.ts';
 import { readWorkbook, type XlsxWorkbook } from './xlsx-workbook.ts';
 import { streamXml, type XmlHandlers } from './xml-stream.ts';
 import { openZip } from './zip-file.ts';
+
+export { serialToEpochMs } from './cell-value.ts';
 
 /**
  * Streams the worksheets of an XLSX file on disk, in workbook order, each as a header row and data rows.
@@ -158,7 +161,7 @@ class SheetHandlers implements XmlHandlers {
         return;
       case 'c':
         if (this.cell && this.cells) {
-          this.cells[this.cell.col] = cellValue(this.cell, this.workbook);
+          this.cells[this.cell.col] = xlsxCellValue(this.cell, this.workbook);
           this.nextCol = this.cell.col + 1;
         }
         this.cell = undefined;
@@ -169,49 +172,6 @@ class SheetHandlers implements XmlHandlers {
         return;
     }
   }
-}
-
-const MS_PER_DAY = 86_400_000;
-const EPOCH_1900 = 25_569; // 1970-01-01 as an Excel serial day (1900 date system, as exceljs writes)
-const EPOCH_1904_SHIFT = 1_462;
-
-function cellValue(cell: CellState, workbook: XlsxWorkbook): CellValue | RejectedCell {
-  if (cell.formula) return new RejectedCell('is a formula; formulas are not imported');
-  if (!cell.hasValue) return null;
-  switch (cell.type) {
-    case 's': {
-      const value = workbook.sharedStrings[Number(cell.text)];
-      return value === undefined ? new RejectedCell('names a shared string that does not exist') : decodeXlsxText(value);
-    }
-    case 'str':
-    case 'inlineStr':
-      // ST_Xstring: characters XML cannot carry are written `_xHHHH_` (Excel's rule, and our writer's).
-      return decodeXlsxText(cell.text);
-    case 'b':
-      return cell.text === '1' || cell.text === 'true';
-    case 'e':
-      return new RejectedCell(`holds the error value ${cell.text}`);
-    case 'd':
-      return new Date(cell.text);
-    default: {
-      if (cell.text.trim() === '') return null;
-      if (!workbook.dateStyles[cell.style]) return Number(cell.text);
-      return new Date(serialToEpochMs(cell.text, workbook.date1904));
-    }
-  }
-}
-
-/**
- * An Excel serial day (`45678.123456789`) as epoch milliseconds, exactly: the whole days and the fraction are
- * converted apart, because one double of a large serial cannot hold a millisecond (ulp of 7e7 days ≈ 1 ms).
- */
-export function serialToEpochMs(text: string, date1904: boolean): number {
-  const epoch = EPOCH_1900 - (date1904 ? EPOCH_1904_SHIFT : 0);
-  const match = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim());
-  if (!match) return Math.round((Number(text) - epoch) * MS_PER_DAY);
-  const [, sign, whole = '0', fraction = ''] = match;
-  const magnitude = Number(whole) * MS_PER_DAY + Math.round(Number(`0.${fraction || '0'}`) * MS_PER_DAY);
-  return (sign === '-' ? -magnitude : magnitude) - epoch * MS_PER_DAY;
 }
 
 /** `BC12` → 54 (zero-based column of a cell reference). */

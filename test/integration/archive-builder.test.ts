@@ -200,7 +200,7 @@ async function readXlsxRecords(file: Buffer, columns: readonly ColumnSpec[]): Pr
 
 function xlsxValue(column: ColumnSpec, value: ExcelJS.CellValue): unknown {
   if (value === null || value === undefined) return null;
-  if (column.type === 'text') return unescapeCell(decodeXlsxText(String(value)));
+  if (column.type === 'text') return decodeXlsxText(String(value)); // format 2: verbatim, no `'` guard
   if (column.type === 'date') return (value as Date).getTime();
   if (column.type === 'number') return typeof value === 'string' ? Number(value) : value;
   return value;
@@ -282,7 +282,7 @@ describe.each([
     const manifest = JSON.parse((built.entries.get('manifest.json') as Buffer).toString()) as Record<string, unknown>;
     const counts = await Promise.all(MODULE_NAMES.map((m) => databaseRecords(tdb.pool, m, fixture.orgA.id)));
     expect(manifest).toMatchObject({
-      formatVersion: 1,
+      formatVersion: 2,
       organization: fixture.orgA,
       trigger: 'MANUAL',
       createdAt: '2025-03-04T05:06:07.089Z',

@@ -171,8 +171,8 @@ describe('imports and restores refused', () => {
     await expectFailedJob({ file: { data: await zipOf({ 'readme.txt': Buffer.from('hi') }), name: 'b.zip' } }, /^b\.zip: holds no module file/);
     await expectFailedJob({ file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []) }), name: 'b.zip' }, modules: 'deals' }, 'b.zip: holds no file for DEALS');
     await expectFailedJob(
-      { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []), 'manifest.json': Buffer.from('{"formatVersion":2}') }), name: 'b.zip' } },
-      'b.zip: has archive format version 2; this service reads version 1',
+      { file: { data: await zipOf({ 'leads.csv': csvOf('LEADS', []), 'manifest.json': Buffer.from('{"formatVersion":3}') }), name: 'b.zip' } },
+      'b.zip: has archive format version 3; this service reads versions 1 and 2',
     );
   });
 

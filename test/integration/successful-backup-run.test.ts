@@ -121,7 +121,7 @@ describe('a manual backup run by a separate worker', () => {
     expect(zip.names.sort()).toEqual(
       ['accounts.csv', 'accounts.xlsx', 'contacts.csv', 'contacts.xlsx', 'deals.csv', 'deals.xlsx', 'leads.csv', 'leads.xlsx', 'manifest.json'].sort(),
     );
-    expect(zip.manifest).toMatchObject({ formatVersion: 1, backupId: backup.id, trigger: 'MANUAL', organization: { id: org.organizationId } });
+    expect(zip.manifest).toMatchObject({ formatVersion: 2, backupId: backup.id, trigger: 'MANUAL', organization: { id: org.organizationId } });
     // Nothing unfinished is left in the store.
     expect((await fs.readdir(path.dirname(file))).filter((f) => f.endsWith('.part'))).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeCell, needsEscape, unescapeCell } from '../../src/export/cell-escape.ts';
+import { escapeCell, needsEscape, needsQuotePrefix, unescapeCell } from '../../src/export/cell-escape.ts';
 
 describe('escapeCell / unescapeCell', () => {
   it.each([
@@ -47,5 +47,12 @@ describe('escapeCell / unescapeCell', () => {
     fc.assert(
       fc.property(fc.string(), (s) => needsEscape(s) === (s.length > 0 && "=+-@\t\r'".includes(s[0] ?? ''))),
     );
+  });
+});
+
+describe('needsQuotePrefix (XLSX, format 2)', () => {
+  it('is true for text a spreadsheet would start a formula with, and only that', () => {
+    expect(['=A1', '+65 9123 4567', '-5', '@SUM(A1)'].map(needsQuotePrefix)).toEqual([true, true, true, true]);
+    expect(["'x", '\tx', '\rx', 'x=1', '', ' =1'].map(needsQuotePrefix)).toEqual([false, false, false, false, false, false]);
   });
 });

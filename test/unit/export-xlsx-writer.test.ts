@@ -5,10 +5,16 @@ import path from 'node:path';
 import ExcelJS from 'exceljs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unescapeCell } from '../../src/export/cell-escape.ts';
 import type { ColumnSpec, RowValues } from '../../src/export/module-columns.ts';
 import { plannedSheetNames, XlsxWriter } from '../../src/export/xlsx-writer.ts';
-import { columnLetters, decodeXlsxText, encodeXlsxText } from '../../src/export/xlsx-xml.ts';
+import {
+  columnLetters,
+  createSheetRowRenderer,
+  decodeXlsxText,
+  encodeXlsxText,
+  QUOTE_PREFIX_STYLE,
+  stylesXml,
+} from '../../src/export/xlsx-xml.ts';
 
 const COLUMNS: ColumnSpec[] = [
   { header: 'name', type: 'text', sql: 't.name' },
@@ -33,11 +39,11 @@ async function writeWorkbook(name: string, rows: RowValues[], rowLimit?: number)
   return workbook;
 }
 
-/** A cell as exceljs reads it, turned back into our value (text: `_xHHHH_` decoded, `'` removed). */
+/** A cell as exceljs reads it, turned back into our value (text: `_xHHHH_` decoded; format 2 has no `'` guard). */
 function valueOf(cell: ExcelJS.Cell, column: ColumnSpec): unknown {
   const v = cell.value;
   if (v === null || v === undefined) return null;
-  if (column.type === 'text') return unescapeCell(decodeXlsxText(String(v)));
+  if (column.type === 'text') return decodeXlsxText(String(v));
   if (column.type === 'date') return (v as Date).getTime();
   return v;
 }
@@ -59,6 +65,10 @@ describe('XlsxWriter', () => {
       ['', null, 123456789.123, null],
       [null, null, null, null],
       [' padded ', Date.UTC(1900, 0, 1), -0.5, true],
+      ["'quoted", null, null, null],
+      ['+65 9123 4567', null, null, null],
+      ['-1', null, null, null],
+      ['@home', null, null, null],
     ];
     const workbook = await writeWorkbook('typed', rows);
     const sheet = workbook.getWorksheet('typed');
@@ -67,7 +77,19 @@ describe('XlsxWriter', () => {
     // exceljs drops the empty string of row 4 (an empty inline string reads as no value)
     expect(readRows(sheet)).toEqual(rows.map((r, i) => (i === 3 ? [null, ...r.slice(1)] : r)));
     sheet.eachRow((row) => row.eachCell((cell) => expect(cell.type).not.toBe(ExcelJS.ValueType.Formula)));
-    expect(sheet.getCell('A2').value).toBe("'=SUM(A1:A9)");
+    // Format 2 (API.md §6): text that starts a formula is written as it is, with the quotePrefix style.
+    expect(sheet.getCell('A2').value).toBe('=SUM(A1:A9)');
+    expect(sheet.getCell('A8').value).toBe("'quoted");
+  });
+
+  it('marks text that starts a formula with the quotePrefix style (format 2), and only that text', () => {
+    const render = createSheetRowRenderer(COLUMNS);
+    const cell = (text: string): string => render([text, null, null, null], 2).slice('<row r="2">'.length, -'</row>'.length);
+    for (const text of ['=1+1', '+65 9123 4567', '-x', '@home']) {
+      expect(cell(text)).toBe(`<c r="A2" s="${QUOTE_PREFIX_STYLE}" t="inlineStr"><is><t>${encodeXlsxText(text)}</t></is></c>`);
+    }
+    for (const text of ["'quoted", 'plain', '\ttab', '65']) expect(cell(text)).not.toContain(' s="');
+    expect(stylesXml()).toMatch(new RegExp(`<cellXfs count="4">(<xf [^>]*/>){${QUOTE_PREFIX_STYLE}}<xf [^>]*quotePrefix="1"/></cellXfs>`));
   });
 
   it('continues on "name (2)", "name (3)" when a sheet is full, each with its header', async () => {

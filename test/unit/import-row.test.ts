@@ -106,6 +106,18 @@ describe('import row', () => {
     expect(record.values).toMatchObject({ firstName: '=1+1', lastName: "'quoted", notes: "'plain", address: '  spaced \r\n' });
   });
 
+  it('keeps every apostrophe of a format 2 XLSX (verbatim text), and reads booleans as TRUE/FALSE/1/0', () => {
+    const verbatim = planHeader('CONTACTS', CONTACT_HEADER, 'contacts.xlsx', false);
+    expect(verbatim.unescapeText).toBe(false);
+    const cells = contactRow({ firstName: "'=1+1", lastName: "''quoted", phone: '+65 9123 4567', legalHold: true });
+    const record = toImportRecord(verbatim, { row: 2, cells, sparse: true }, ctx);
+    expect(record.values).toMatchObject({ firstName: "'=1+1", lastName: "''quoted", phone: '+65 9123 4567' });
+    for (const [cell, value] of [['TRUE', true], ['FALSE', false], ['1', true], ['0', false], [true, true], [false, false]] as const) {
+      expect(toImportRecord(verbatim, { row: 2, cells: contactRow({ legalHold: cell }) }, ctx).legalHold).toBe(value);
+    }
+    expect(messageOf(() => toImportRecord(verbatim, { row: 2, cells: contactRow({ legalHold: 'yes' }) }, ctx))).toBe('legalHold: must be true or false');
+  });
+
   it.each([
     [{ id: 'not-a-uuid' }, 'id: must be a UUID (the record id)'],
     [{ id: null }, 'id: must be a UUID (the record id)'],

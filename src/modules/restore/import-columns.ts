@@ -35,6 +35,8 @@ export interface HeaderPlan {
   /** Whether the file carries the retention state columns (maskedAt, legalHold). */
   hasMaskedAt: boolean;
   hasLegalHold: boolean;
+  /** Text cells carry §5's `'` formula guard, removed on import (CSV, format 1 XLSX); false: read verbatim. */
+  unescapeText: boolean;
 }
 
 // Retention columns are optional in a file: their values are either recomputed or merged with the database's.
@@ -72,7 +74,7 @@ function roleOf(module: CrmModuleName, header: string): ColumnRole {
  * Matches a file's header row to the module's columns, in any order. Unknown, duplicated or missing columns make
  * the whole file unusable: BAD_USER_INPUT naming them (the upload answers 400 with this message).
  */
-export function planHeader(module: CrmModuleName, header: readonly string[], file: string): HeaderPlan {
+export function planHeader(module: CrmModuleName, header: readonly string[], file: string, unescapeText = true): HeaderPlan {
   const expected = MODULE_SPECS[module].columns;
   const positions = new Map<string, number>();
   const unknown: string[] = [];
@@ -102,6 +104,7 @@ export function planHeader(module: CrmModuleName, header: readonly string[], fil
     width: header.length,
     hasMaskedAt: positions.has('maskedAt'),
     hasLegalHold: positions.has('legalHold'),
+    unescapeText,
   };
 }
 

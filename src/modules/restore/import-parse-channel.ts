@@ -41,7 +41,7 @@ export async function* tablesInWorker(
       }
       if (message.type !== 'table') throw protocolError(message);
       const table = new WorkerTable(inbox, message.table);
-      yield { module: message.module, reader: { file: message.file, header: message.header, rows: table.rows(), close: () => table.close() } satisfies TableReader };
+      yield { module: message.module, unescapeText: message.unescapeText, reader: { file: message.file, header: message.header, rows: table.rows(), close: () => table.close() } satisfies TableReader };
       await table.finish();
     }
   } finally {

@@ -32,7 +32,7 @@ export interface WireError {
 
 export type FromParser =
   | { type: 'modules'; modules: CrmModuleName[] }
-  | { type: 'table'; table: number; module: CrmModuleName; file: string; header: string[] }
+  | { type: 'table'; table: number; module: CrmModuleName; file: string; header: string[]; unescapeText: boolean }
   | { type: 'rows'; rows: WireRow[] }
   | { type: 'table-end'; table: number }
   | { type: 'done' }

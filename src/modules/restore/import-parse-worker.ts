@@ -45,8 +45,8 @@ async function run(job: ParseJob): Promise<void> {
     job.source.format === 'ZIP' ? await zipModules(job.source, job.modules, job.limits) : [job.modules![0]!];
   post({ type: 'modules', modules });
   let table = 0;
-  for await (const { module, reader } of tablesOf(job.source, modules, job.tempDir, job.limits)) {
-    post({ type: 'table', table, module, file: reader.file, header: reader.header });
+  for await (const { module, reader, unescapeText } of tablesOf(job.source, modules, job.tempDir, job.limits)) {
+    post({ type: 'table', table, module, file: reader.file, header: reader.header, unescapeText });
     try {
       let chunk: WireRow[] = [];
       let chars = 0;

@@ -45,7 +45,7 @@ export function toImportRecord(plan: HeaderPlan, row: TableRow, ctx: RowContext)
     legalHold: null,
   };
   for (const column of plan.columns) {
-    const cell = cellAt(row, column);
+    const cell = cellAt(plan, row, column);
     switch (column.role.role) {
       case 'id':
         record.id = idOf(cell);
@@ -83,11 +83,11 @@ function checkWidth(plan: HeaderPlan, row: TableRow): void {
   }
 }
 
-function cellAt(row: TableRow, column: ImportColumn): CellValue {
+function cellAt(plan: HeaderPlan, row: TableRow, column: ImportColumn): CellValue {
   const cell = row.cells[column.index] ?? null;
   if (cell instanceof RejectedCell) throw new RowError(`${column.header}: ${cell.reason}`);
   // Only text can carry the formula guard; unescapeCell removes exactly the one apostrophe the export added.
-  return typeof cell === 'string' && column.type === 'text' ? unescapeCell(cell) : cell;
+  return plan.unescapeText && typeof cell === 'string' && column.type === 'text' ? unescapeCell(cell) : cell;
 }
 
 function validated(plan: HeaderPlan, input: Record<string, unknown>): FieldValues {

@@ -96,8 +96,8 @@ export class ImportRun {
         this.recordModules(found),
       );
       let table = 0;
-      for await (const { module, reader } of tables) {
-        await this.importTable(table, planHeader(module, reader.header, reader.file), reader, ctx);
+      for await (const { module, reader, unescapeText } of tables) {
+        await this.importTable(table, planHeader(module, reader.header, reader.file, unescapeText), reader, ctx);
         table += 1;
       }
     } finally {

@@ -29,6 +29,11 @@ export interface LocalSource {
 export interface ModuleTable {
   module: CrmModuleName;
   reader: TableReader;
+  /**
+   * Whether text cells carry §5's formula-guard `'` (import removes one): always in a CSV; in an XLSX only inside a
+   * ZIP whose manifest says formatVersion 1. Format 2 XLSX text is verbatim (API.md §6), so a real leading `'` stays.
+   */
+  unescapeText: boolean;
 }
 
 /** References must resolve: accounts before contacts before deals (leads reference nothing). */
@@ -42,20 +47,21 @@ export async function* tablesOf(
   limits: ImportLimits,
 ): AsyncGenerator<ModuleTable> {
   if (source.format === 'CSV') {
-    yield { module: modules[0]!, reader: await openCsvTable(createReadStream(source.path), source.fileName, limits) };
+    yield { module: modules[0]!, reader: await openCsvTable(createReadStream(source.path), source.fileName, limits), unescapeText: true };
     return;
   }
   if (source.format === 'XLSX') {
-    for await (const reader of readXlsxTables(source.path, source.fileName, limits)) yield { module: modules[0]!, reader };
+    for await (const reader of readXlsxTables(source.path, source.fileName, limits)) yield { module: modules[0]!, reader, unescapeText: false };
     return;
   }
   const zip = await openZip(source.path, source.fileName, limits);
   try {
     const entries = moduleEntries(zip, source.fileName);
+    const xlsxEscaped = (await checkManifest(zip, source.fileName, limits)) === 1;
     for (const module of RESTORE_ORDER.filter((m) => modules.includes(m))) {
       const entry = entries.get(module);
       if (!entry) throw new UnreadableFileError(source.fileName, `holds no ${fileBaseOf(module)}.csv or ${fileBaseOf(module)}.xlsx`);
-      yield* entryTables(zip, module, entry, tempDir, limits);
+      yield* entryTables(zip, module, entry, tempDir, limits, xlsxEscaped);
     }
   } finally {
     zip.close();
@@ -68,9 +74,10 @@ async function* entryTables(
   entry: string,
   tempDir: string,
   limits: ImportLimits,
+  xlsxEscaped: boolean,
 ): AsyncGenerator<ModuleTable> {
   if (entry.endsWith('.csv')) {
-    yield { module, reader: await openCsvTable(await zip.open(entry), entry, limits) };
+    yield { module, reader: await openCsvTable(await zip.open(entry), entry, limits), unescapeText: true };
     return;
   }
   // An XLSX inside the ZIP is itself a ZIP: it needs random access, so it is extracted first (its size was
@@ -78,7 +85,7 @@ async function* entryTables(
   const extracted = path.join(tempDir, `${fileBaseOf(module)}.xlsx`);
   await pipeline(await zip.open(entry), createWriteStream(extracted));
   try {
-    for await (const reader of readXlsxTables(extracted, entry, limits)) yield { module, reader };
+    for await (const reader of readXlsxTables(extracted, entry, limits)) yield { module, reader, unescapeText: xlsxEscaped };
   } finally {
     await fs.rm(extracted, { force: true });
   }
@@ -101,9 +108,15 @@ export function moduleEntries(zip: ZipReader, label: string): Map<CrmModuleName,
   return found;
 }
 
-/** Checks the archive's manifest when there is one: a format this service does not know is refused. */
-export async function checkManifest(zip: ZipReader, label: string, limits: ImportLimits): Promise<void> {
-  if (!zip.has('manifest.json')) return;
+/** Archive formats this service reads (API.md §5 and §6). */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+
+/**
+ * Checks the archive's manifest when there is one: a format this service does not know is refused. Returns its
+ * formatVersion, or null for a ZIP without a manifest (a re-zipped folder: read as the current format).
+ */
+export async function checkManifest(zip: ZipReader, label: string, limits: ImportLimits): Promise<number | null> {
+  if (!zip.has('manifest.json')) return null;
   // Read whole and parsed: only after its size is known to be small (yauzl holds the entry to that size).
   checkManifestSize(zip.size('manifest.json'), limits, label);
   let manifest: { formatVersion?: unknown };
@@ -114,10 +127,11 @@ export async function checkManifest(zip: ZipReader, label: string, limits: Impor
   } catch {
     throw new UnreadableFileError(label, 'has a manifest.json that is not valid JSON');
   }
-  if (manifest.formatVersion !== 1) {
-    const version = String(manifest.formatVersion).slice(0, 20);
-    throw new UnreadableFileError(label, `has archive format version ${version}; this service reads version 1`);
+  const version = manifest.formatVersion;
+  if (typeof version !== 'number' || !READABLE_FORMAT_VERSIONS.includes(version)) {
+    throw new UnreadableFileError(label, `has archive format version ${String(version).slice(0, 20)}; this service reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}`);
   }
+  return version;
 }
 
 /** The modules a ZIP import covers: the requested ones (each must be in the archive), else all it holds. */
