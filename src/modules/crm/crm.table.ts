@@ -39,7 +39,7 @@ type KeyColumns = { organizationId: AnyPgColumn; id: AnyPgColumn; ownerId: AnyPg
  * The primary key (organization_id, id), and the owner as a user of the record's own organization. Every foreign
  * key between records is composite too, so the database itself refuses a reference across organizations.
  * ON DELETE SET NULL of a composite key must clear only the id column (PostgreSQL 15: `SET NULL (owner_id)`),
- * which drizzle cannot say: the migration re-creates these keys by hand (0004_org-scoped-ids.sql).
+ * which drizzle cannot say: the migration writes these keys by hand (migrations/*_org-scoped-ids.sql).
  */
 const recordKeys = (table: string, t: KeyColumns) => [
   primaryKey({ name: `${table}_pkey`, columns: [t.organizationId, t.id] }),
