@@ -108,8 +108,17 @@ async function seed(pool: pg.Pool): Promise<Fixture> {
   await pool.query("insert into contacts (organization_id, owner_id, first_name) values ($1, $2, 'ORG-B-SECRET')", [orgB.id, ownerB]);
   await pool.query("insert into leads (organization_id, owner_id, first_name) values ($1, $2, 'ORG-B-SECRET')", [orgB.id, ownerB]);
   await pool.query("insert into deals (organization_id, owner_id, name) values ($1, $2, 'ORG-B-SECRET deal')", [orgB.id, ownerB]);
-  // A user of organization B owning an A record must not leak its email into A's archive.
-  await pool.query("update leads set owner_id = $1 where organization_id = $2 and first_name = 'two\nlines'", [ownerB, orgA.id]);
+  // A user of organization B owning an A record must not leak its email into A's archive. The owner key
+  // (organization_id, owner_id) refuses such a row, so it is made with the key triggers skipped (superuser).
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('set local session_replication_role = replica');
+    await client.query("update leads set owner_id = $1 where organization_id = $2 and first_name = 'two\nlines'", [ownerB, orgA.id]);
+    await client.query('commit');
+  } finally {
+    client.release();
+  }
   return { orgA, orgB, ownerEmail };
 }
 

@@ -126,11 +126,21 @@ describe('organization isolation of CRM records', () => {
   });
 
   it('never resolves a relation into another organization, even if a row points there', async () => {
-    // Only a bug or a manual edit could make such a row; the loaders must still not cross the boundary.
-    const { rows } = await t.db.pool.query<{ id: string }>(
-      'insert into contacts (organization_id, owner_id, account_id, first_name) values ($1, $2, $3, $4) returning id',
-      [b.organizationId, a.admin.userId, aRec.accountId, 'Crossed'],
-    );
+    const insert = 'insert into contacts (organization_id, owner_id, account_id, first_name) values ($1, $2, $3, $4) returning id';
+    const crossed = [b.organizationId, a.admin.userId, aRec.accountId, 'Crossed'];
+    // The composite keys (organization_id, account_id / owner_id) refuse such a row ...
+    await expect(t.db.pool.query(insert, crossed)).rejects.toMatchObject({ code: '23503' });
+    // ... so only a superuser skipping the key triggers could make one; the loaders must still not cross the boundary.
+    const client = await t.db.pool.connect();
+    let rows: { id: string }[];
+    try {
+      await client.query('begin');
+      await client.query('set local session_replication_role = replica');
+      rows = (await client.query<{ id: string }>(insert, crossed)).rows;
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
     try {
       const res = await t.gql<{ contact: { account: unknown; owner: unknown } }>(
         b.admin.token,

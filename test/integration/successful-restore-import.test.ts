@@ -79,16 +79,17 @@ describe('import semantics (POST /imports → job)', () => {
     expect(await contactsOf(a)).toEqual(restored);
   });
 
-  it('never touches a record of another organization: its id is a row error, the good rows are imported', async () => {
+  it('never touches or reveals a record of another organization: its id is simply a record of the importing one', async () => {
     await wipe(pool(), a.organizationId);
     const theirs = await createContact(b, { firstName: 'Theirs', email: 'theirs@example.com' });
     const theirsBefore = await contactsOf(b);
     const mine = contactRow();
     const job = await importFile(t, a.admin.token, contactsCsv([mine, contactRow({ id: theirs, firstName: 'Hijack' })]));
-    expect(job).toMatchObject({ status: 'COMPLETED', processedRows: 2, created: 1, updated: 0, failed: 1 });
-    expect(job.errors).toEqual([{ file: 'contacts.csv', row: 3, message: 'id: is used by a record outside your organization; the row was not imported' }]);
+    expect(job).toMatchObject({ status: 'COMPLETED', processedRows: 2, created: 2, updated: 0, failed: 0, errors: [] });
     expect(await contactsOf(b)).toEqual(theirsBefore);
-    expect((await contactsOf(a)).map((r) => r.id)).toEqual([mine.id]);
+    const ours = await contactsOf(a);
+    expect(ours.map((r) => r.id).sort()).toEqual([mine.id, theirs].sort());
+    expect(ours.find((r) => r.id === theirs)).toMatchObject({ firstName: 'Hijack', ownerEmail: a.admin.email });
   });
 
   it('skips and counts records retention deleted for good (tombstones) and records masked here', async () => {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, pgTable, text, timestamp, unique, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -22,6 +22,8 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex('users_org_email_uq').on(t.organizationId, sql`lower(${t.email})`),
+    // What a record's owner key (organization_id, owner_id) references: an owner is a user of the record's organization.
+    unique('users_org_id_uq').on(t.organizationId, t.id),
     check('users_role_ck', sql`${t.role} in ('ADMIN', 'STANDARD')`),
   ],
 );

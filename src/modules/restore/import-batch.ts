@@ -137,9 +137,6 @@ async function storeRecords(client: pg.PoolClient, target: BatchTarget, batch: B
       case 'masked':
         outcome.skipped += 1;
         break;
-      case 'foreign':
-        fail(record, 'id: is used by a record outside your organization; the row was not imported');
-        break;
       default:
         // Refused by the guard, then deleted before we could ask why: nothing was written.
         fail(record, 'id: the record changed while importing; the row was not imported');

@@ -1,5 +1,5 @@
 /**
- * The set-based SQL of an import batch: which ids are taken (other organization, tombstone, masked), which
+ * The set-based SQL of an import batch: which ids are taken (tombstone, masked), which
  * references exist, and the multi-row upsert. One statement per step whatever the batch size: arrays go in as
  * `unnest` parameters (one parameter per column, not per cell), so a 5,000-row batch is one round trip.
  */
@@ -53,9 +53,11 @@ const UPSERT_SQL = new Map<string, UpsertSql>();
 /**
  * One statement per batch, so the rows travel once:
  *   `tomb`    ids retention deleted for good (tombstones): not brought back;
- *   `written` INSERT … SELECT FROM unnest(…) ON CONFLICT (id) DO UPDATE of the others, `WHERE` the existing
- *             record is of this organization and not MASKED (a restore never brings masked personal data back).
- * Ids neither written nor tombstoned were refused by that guard; `whyRefused` tells which reason.
+ *   `written` INSERT … SELECT FROM unnest(…) ON CONFLICT (organization_id, id) DO UPDATE of the others, `WHERE`
+ *             the existing record is not MASKED (a restore never brings masked personal data back).
+ * Ids are unique per organization (API.md §6): the conflict target is the organization's own record, so an id
+ * another organization uses is simply a new record here; that record is never read, named or touched.
+ * Ids neither written nor tombstoned were refused by the guard (MASKED); `refusedIds` confirms they still exist.
  *
  * Every lookup is an index probe per row (the tombstone check is a LATERAL … LIMIT 1, which PostgreSQL cannot turn
  * into a hash of all the organization's tombstones): a plain join or EXISTS may be planned as a scan of the whole
@@ -78,7 +80,7 @@ function upsertSql(spec: ModuleSpec, absent: readonly string[]): UpsertSql {
   const select = ['u.id', '$1::uuid', 'u.owner_id', instant('u.created_ms'), instant('u.updated_ms'), ...fields.map(([, f]) => `u.${f.column}`)];
   const kept = new Set(['id', 'organization_id', ...absent.map((name) => spec.fields[name]!.column)]);
   const updates = target.filter((c) => !kept.has(c)).map((c) => `${c} = excluded.${c}`);
-  let guard = 't.organization_id = excluded.organization_id';
+  const guards: string[] = [];
   if (spec.retention) {
     names.push('masked_ms', 'legal_hold');
     types.push('int8', 'bool');
@@ -97,7 +99,7 @@ function upsertSql(spec: ModuleSpec, absent: readonly string[]): UpsertSql {
       'retention_ends_at = null',
       'deletes_at = null',
     );
-    guard += ` and t.retention_state <> 'MASKED'`;
+    guards.push(`t.retention_state <> 'MASKED'`);
   }
   const params = types.map((type, i) => `$${i + 3}::${type}[]`).join(', ');
   const text = `with u as (select * from unnest(${params}) as u(${names.join(', ')})),
@@ -109,8 +111,8 @@ function upsertSql(spec: ModuleSpec, absent: readonly string[]): UpsertSql {
     written as (
       insert into ${spec.table} as t (${target.join(', ')})
       select ${select.join(', ')} from u where not exists (select 1 from tomb where tomb.id = u.id)
-      on conflict (id) do update set ${updates.join(', ')}
-      where ${guard}
+      on conflict (organization_id, id) do update set ${updates.join(', ')}${guards.length ? `
+      where ${guards.join(' and ')}` : ''}
       returning t.id, case when t.xmax = 0 then 'inserted' else 'updated' end as outcome
     )
     select id, 'tombstoned' as outcome from tomb union all select id, outcome from written`;
@@ -126,16 +128,16 @@ function upsertSql(spec: ModuleSpec, absent: readonly string[]): UpsertSql {
   return sql;
 }
 
-/** Why the guard refused ids: used by another organization, or MASKED here (or gone meanwhile: none). */
-async function whyRefused(db: Queryable, spec: ModuleSpec, organizationId: string, ids: string[]): Promise<Map<string, RowOutcome>> {
-  const { rows } = await db.query<{ id: string; foreign: boolean }>(
-    `select id, organization_id <> $1 as foreign from ${spec.table} where id = any($2::uuid[])`,
+/** The guard refused these ids: the organization's records that are MASKED (gone meanwhile: none). */
+async function refusedIds(db: Queryable, spec: ModuleSpec, organizationId: string, ids: string[]): Promise<Map<string, RowOutcome>> {
+  const { rows } = await db.query<{ id: string }>(
+    `select id from ${spec.table} where organization_id = $1 and id = any($2::uuid[])`,
     [organizationId, ids],
   );
-  return new Map(rows.map((r) => [r.id, r.foreign ? 'foreign' : 'masked']));
+  return new Map(rows.map((r) => [r.id, 'masked']));
 }
 
-export type RowOutcome = 'inserted' | 'updated' | 'foreign' | 'tombstoned' | 'masked';
+export type RowOutcome = 'inserted' | 'updated' | 'tombstoned' | 'masked';
 
 /** The fields a record has no value for at all (its file lacks their columns), in field order. */
 const absentFields = (spec: ModuleSpec, record: ImportRecord): string[] =>
@@ -181,6 +183,6 @@ async function upsertGroup(
   const outcomes = new Map<string, RowOutcome>(rows.map((r) => [r.id, r.outcome]));
   const refused = records.filter((r) => !outcomes.has(r.id)).map((r) => r.id);
   if (refused.length === 0) return outcomes;
-  for (const [id, why] of await whyRefused(db, spec, organizationId, refused)) outcomes.set(id, why);
+  for (const [id, why] of await refusedIds(db, spec, organizationId, refused)) outcomes.set(id, why);
   return outcomes;
 }

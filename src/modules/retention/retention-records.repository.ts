@@ -129,7 +129,7 @@ export async function applyRules(
     calc = `calc as (
         select t.id, t.retention_version as ver, ${retentionDateSql(rules, '$8', '$7')} as ret,
           CASE WHEN ${IS_CUSTOM} THEN 'CUSTOM' ELSE 'POLICY' END as src
-        from ${table} t join batch b on b.id = t.id
+        from ${table} t join batch b on b.id = t.id and t.organization_id = $1
       ), next as (
         select c.id, c.ver, c.ret, ${zonedPlus('c.ret', '$9::interval', '$7::text')} as del, c.src from calc c
       )`;
@@ -140,7 +140,7 @@ export async function applyRules(
         select t.id, t.retention_version as ver,
           CASE WHEN ${keep} THEN t.retention_ends_at END as ret, CASE WHEN ${keep} THEN t.deletes_at END as del,
           CASE WHEN ${keep} THEN 'CUSTOM' ELSE 'NONE' END as src
-        from ${table} t join batch b on b.id = t.id where $7::text is not null
+        from ${table} t join batch b on b.id = t.id and t.organization_id = $1 where $7::text is not null
       )`;
   }
   const update = `upd as (

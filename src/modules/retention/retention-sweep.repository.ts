@@ -55,7 +55,7 @@ export async function expireBatch(
        where organization_id = $1 and ${AFTER_CURSOR} and retention_state = 'ACTIVE' and retention_ends_at <= $5
          and not legal_hold
        order by created_at, id limit $4 for update skip locked)
-     update ${table} t set retention_state = 'EXPIRED' from batch where t.id = batch.id
+     update ${table} t set retention_state = 'EXPIRED' from batch where t.organization_id = $1 and t.id = batch.id
      returning t.id, t.created_at as "createdAt"`,
     [organizationId, page.after.createdAt, page.after.id, page.limit, now],
   );
@@ -154,7 +154,7 @@ export async function deleteBatch(
        where organization_id = $1 and ${AFTER_CURSOR} and deletes_at <= $5 and not legal_hold
        order by created_at, id limit $4 for update skip locked
      ), gone as (
-       delete from ${table} t using batch where t.id = batch.id returning t.id, t.created_at
+       delete from ${table} t using batch where t.organization_id = $1 and t.id = batch.id returning t.id, t.created_at
      ), vault as (
        -- = any(array(...)): primary-key probes whatever the planner thinks of the vault's size.
        delete from retention_vault v
@@ -182,7 +182,7 @@ export async function deleteOrphanVaultEntries(db: Queryable, module: RetentionM
   const result = await db.query(
     `delete from retention_vault v
      where v.module = $1 and ($2::uuid is null or v.organization_id = $2)
-       and not exists (select 1 from ${MODULES[module].table} r where r.id = v.record_id)`,
+       and not exists (select 1 from ${MODULES[module].table} r where r.organization_id = v.organization_id and r.id = v.record_id)`,
     [module, organizationId ?? null],
   );
   return result.rowCount ?? 0;
