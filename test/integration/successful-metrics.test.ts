@@ -47,7 +47,9 @@ describe('GET /metrics on an api+worker process', () => {
     for (const state of ['created', 'retry', 'active']) {
       expect(valueOf(samples, `${M}job_queue_depth`, { queue: 'backup', state })).toBe(0);
     }
-    expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // CPU time is counted from the collector's start (the first scrape), so it may still read 0 here.
+    expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
+    expect(valueOf(samples, 'process_start_time_seconds')).toBeGreaterThan(1_700_000_000);
     expect(valueOf(samples, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
     expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
   });
