@@ -13,6 +13,7 @@ import { backupRow, eventually, seedRecords, tempStorageDir } from '../support/b
 import { ensureBuilt } from '../support/compiled-build.ts';
 import { scrape, valueOf } from '../support/metrics-helpers.ts';
 import { csvOf, upload, IMPORT_JOB_FIELDS, type ImportJobView } from '../support/restore-helpers.ts';
+import { holdLock } from '../support/lock-holder.ts';
 import { applyPolicy, insertContacts } from '../support/retention-helpers.ts';
 import { hasOpenFile, runCompiledCli, startServiceProcess, stopServiceProcess, type ServiceProcess } from '../support/service-process.ts';
 import { codeOf, postGraphQL, subscribe } from '../support/test-app.ts';
@@ -26,7 +27,7 @@ type BackupEventMsg = { backupEvents: { kind: string; backup: { id: string; stat
  * build on one database and one storage folder. Nothing runs in this test process but clients, one pg-boss
  * handle (to run pg-boss's supervisor pass on demand, as its 60 s timer would) and SQL to check outcomes.
  */
-describe('two api and two worker processes on one database', () => {
+describe('two api and two worker processes on one database', { timeout: 240_000 }, () => {
   let db: TestDatabase;
   let storage: string;
   let apiA: ServiceProcess;
@@ -129,12 +130,21 @@ describe('two api and two worker processes on one database', () => {
       Array.from({ length: IMPORTED }, (_, i) => ({ id: randomUUID(), firstName: `Imported${f}-${i}`, lastName: 'Lead', email: `i${f}-${i}@example.com`, status: 'NEW', legalHold: false })),
     );
 
-    // All at once: a sweep job (one worker), a sweep in a CLI process, and one import uploaded to each api.
-    const [cli, uploads] = await Promise.all([
-      runCompiledCli(['retention', 'sweep', '--org', organizationId], { DATABASE_URL: db.url, APP_SECRET: SECRET }),
-      Promise.all([apiA, apiB].map((api, f) => upload(api.url, admin, { file: { data: csvOf('LEADS', files[f]!), name: 'leads.csv' }, module: 'LEADS' }))),
-      boss.send(RETENTION_SWEEP_QUEUE, {}),
-    ]);
+    // All at once. Both sweeps (a job on a worker, and the CLI in a process of its own) are held at their first
+    // batch by a lock on the organization's retention settings, then let go together while one import uploaded to
+    // each api runs on the workers.
+    const holder = await holdLock(db.url, (c) => c.query('select 1 from retention_settings where organization_id = $1 for update', [organizationId]));
+    const sweeping = runCompiledCli(['retention', 'sweep', '--org', organizationId], { DATABASE_URL: db.url, APP_SECRET: SECRET });
+    try {
+      await boss.send(RETENTION_SWEEP_QUEUE, {});
+      await holder.waiters(2, 60_000);
+    } finally {
+      await holder.release();
+    }
+    const uploads = await Promise.all(
+      [apiA, apiB].map((api, f) => upload(api.url, admin, { file: { data: csvOf('LEADS', files[f]!), name: 'leads.csv' }, module: 'LEADS' })),
+    );
+    const cli = await sweeping;
     expect(cli.code).toBe(0);
     const jobs = await Promise.all(uploads.map((u) => waitForImport(u.body.importId!)));
     await eventually(
@@ -154,7 +164,7 @@ describe('two api and two worker processes on one database', () => {
     expect(batches.rows.map(({ pass, n }) => ({ pass, n }))).toEqual([{ pass: 'MASK', n: DUE }]);
     const byCli = (JSON.parse(cli.stdout) as { masked: number }).masked;
     expect(byCli).toBeLessThanOrEqual(DUE);
-    console.log(`${DUE} contacts masked once each: ${byCli} by the CLI's sweep, the rest by sweeps on the workers`);
+    console.log(`${DUE} contacts masked once each: ${byCli} by the CLI's sweep, the rest by the sweep job on a worker`);
     // Each imported row written once: created, never updated by a second run, and in the table exactly once.
     for (const job of jobs) expect(job).toMatchObject({ status: 'COMPLETED', processedRows: IMPORTED, created: IMPORTED, updated: 0, failed: 0 });
     expect(await count('select count(*)::int as n from leads where organization_id = $1')).toBe(leadsBefore + 2 * IMPORTED);
