@@ -49,6 +49,9 @@ export async function holdLock(url: string, lock: (client: pg.Client) => Promise
  * lock waits of the database (the job queue's own, say) are not counted.
  */
 async function queuedBehind(client: pg.Client, holderPid: number): Promise<number> {
+  // The holder's transaction is open, and PostgreSQL serves pg_stat_activity from a snapshot taken on its first
+  // read in a transaction: without clearing it, a waiter that queued after the first poll would never be seen.
+  await client.query('select pg_stat_clear_snapshot()');
   const { rows } = await client.query<{ pid: number; blockers: number[] }>(
     `select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
   );
