@@ -34,6 +34,9 @@ export function createBoss(connection: BossConnection, log: Logger, opts: { work
     max,
     db,
     supervise: opts.worker,
+    // A worker that dies mid-job goes quiet (15 s heartbeat); the supervisor notices at its next pass. pg-boss's
+    // default 60 s passes would let a killed backup wait over a minute for another worker: 10 s keeps it well under.
+    ...(opts.worker ? { superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 } : {}),
     schedule: opts.worker,
     useListenNotify: opts.worker,
   });
