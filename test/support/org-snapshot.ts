@@ -43,3 +43,17 @@ async function orgTables(pool: pg.Pool): Promise<string[]> {
 
 /** Tables that belong to no organization, by design (say why when adding one). */
 const WITHOUT_ORGANIZATION = new Set<string>([]);
+
+/**
+ * One statement that digests every row an organization owns (same tables as orgSnapshot): cheap enough to run
+ * before and after each of thousands of fuzz cases.
+ */
+export async function orgDigest(pool: pg.Pool, organizationId: string): Promise<string> {
+  const tables = await orgTables(pool);
+  const parts = tables.map((table) => {
+    const where = table === 'organizations' ? 'id' : 'organization_id';
+    return `select '${table}:' || t::text as r from "${table}" t where ${where} = $1`;
+  });
+  const { rows } = await pool.query<{ d: string }>(`select md5(coalesce(string_agg(r, E'\\n' order by r), '')) as d from (${parts.join(' union all ')}) rows`, [organizationId]);
+  return rows[0]!.d;
+}
