@@ -74,6 +74,9 @@ async function receive(req: Request, tempDir: string, maxBytes: number): Promise
   const parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 10, fieldSize: 10_000, parts: 12 } });
   parser.on('field', (name, value) => received.fields.set(name, [...(received.fields.get(name) ?? []), value]));
   parser.on('file', (name, stream, info) => {
+    // Destroying the parser (413 below, or the body limit) destroys the part being read with the same error: with
+    // no listener that is an uncaught 'error' that ends the process. The parse itself reports it (`done`).
+    stream.on('error', () => undefined);
     if (name !== 'file' || received.file) {
       problem ??= badInput(name, 'unexpected file field: send one file, in the field "file"');
       stream.resume();
@@ -84,7 +87,11 @@ async function receive(req: Request, tempDir: string, maxBytes: number): Promise
     stream.on('limit', () => parser.destroy(tooLarge(maxBytes))); // answer 413 now, not at the body's end
     const out = createWriteStream(target);
     stream.pipe(out);
-    writes.push(finished(out));
+    stream.once('error', () => out.destroy());
+    const written = finished(out);
+    // Awaited below once the parse succeeds; when the parse fails first, its error is the one reported.
+    written.catch(() => undefined);
+    writes.push(written);
   });
   parser.on('filesLimit', () => (problem ??= badInput('file', 'send exactly one file')));
   parser.on('partsLimit', () => (problem ??= badInput('body', 'has too many parts')));
