@@ -77,6 +77,11 @@ describe('isolation matrix: every operation of the schema, with another organiza
       );
       return (rows[0]?.n ?? 0) >= 2;
     }, 'A\'s webhooks to be delivered', 60_000);
+    // The restore's retention recompute (and the clearing of the switch) end in the background: wait for them.
+    await eventually(async () => {
+      const { rows } = await s.t.app.services.pool.query('select 1 from retention_recomputes where organization_id = $1 and finished_at is null', [a.organizationId]);
+      return rows.length === 0;
+    }, 'A\'s retention recomputes to finish', 60_000);
     aIds = await idsOf(a.organizationId);
     secrets = [...aIds, 'Alpha', 'alpha', a.name, a.admin.email, a.standard.email];
   });
