@@ -12,7 +12,7 @@ import { metricsPlugin } from '../metrics/apollo-metrics-plugin.ts';
 import type { Services } from '../services.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
-import { queryLimitsRule } from './query-limits.ts';
+import { PARSE_OPTIONS, queryLimitsRule } from './query-limits.ts';
 
 /** Apollo for `POST|GET /graphql`. Stopping it drains HTTP (bounded), then runs `drain` (the WebSocket server). */
 export async function startApollo(
@@ -31,6 +31,7 @@ export async function startApollo(
     includeStacktraceInErrorResponses: services.config.exposeErrors,
     formatError: formatError(!services.config.exposeErrors),
     validationRules: [queryLimitsRule],
+    parseOptions: PARSE_OPTIONS,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -2,6 +2,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { DrizzleQueryError } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../shared/app-error.ts';
+import { isTooManyTokens, TOO_LARGE_MESSAGE } from './query-limits.ts';
 
 /** Codes that graphql-js and Apollo produce for malformed requests; passed through unchanged. */
 const PROTOCOL_CODES = new Set([
@@ -80,6 +81,8 @@ export function formatError(hideInternals: boolean) {
       return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
     }
     if (isCancelledStatement(original)) return { ...base, message: CANCELLED_MESSAGE, extensions: { code: 'QUERY_TIMEOUT' } };
+    // The parser stopped at MAX_TOKENS: a size limit like cost and depth, so the same code (not a syntax error).
+    if (isTooManyTokens(formatted.message)) return { message: TOO_LARGE_MESSAGE, extensions: { code: 'QUERY_TOO_COMPLEX' } };
     const code = protocolCode(error);
     // type-graphql's AuthorizationError says UNAUTHORIZED; our contract says FORBIDDEN.
     if (code === 'UNAUTHORIZED') {

@@ -14,6 +14,21 @@ export const MAX_DEPTH = 20;
 export const MAX_COST = 20_000;
 /** How often one root field may be selected (under aliases) in one operation. */
 export const MAX_ROOT_FIELD_ALIASES = 10;
+/**
+ * Tokens of one document, checked by graphql's parser while it reads. graphql-js's own validation is quadratic in
+ * same-named fields (OverlappingFieldsCanBeMerged), so a 250 KB alias bomb held the event loop for seconds before
+ * any cost rule could refuse it; a cap on tokens refuses it in milliseconds. GraphiQL's introspection is ~200.
+ */
+export const MAX_TOKENS = 5_000;
+export const PARSE_OPTIONS = { maxTokens: MAX_TOKENS } as const;
+
+/** graphql's parser error for a document over MAX_TOKENS (graphql 16 spells it "more that"). */
+const TOO_MANY_TOKENS = /Document contains more (?:than|that) \d+ tokens/;
+export const TOO_LARGE_MESSAGE = `Query is too large: more than ${MAX_TOKENS} tokens`;
+
+export function isTooManyTokens(message: string): boolean {
+  return TOO_MANY_TOKENS.test(message);
+}
 
 /**
  * A validation rule, so a refused operation never reaches a resolver or the database: it refuses operations

@@ -13,7 +13,7 @@ import type { Services } from '../services.ts';
 import { AppError } from '../shared/app-error.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
-import { queryLimitsRule } from './query-limits.ts';
+import { isTooManyTokens, PARSE_OPTIONS, queryLimitsRule, TOO_LARGE_MESSAGE } from './query-limits.ts';
 
 /**
  * Open sockets per token, in this process only: N api processes allow N × the cap per token (a load balancer
@@ -129,9 +129,10 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
         if (refused) return refused;
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, PARSE_OPTIONS);
         } catch (error) {
-          return [error as GraphQLError];
+          const message = (error as GraphQLError).message;
+          return [isTooManyTokens(message) ? new GraphQLError(TOO_LARGE_MESSAGE, { extensions: { code: 'QUERY_TOO_COMPLEX' } }) : (error as GraphQLError)];
         }
         const errors = validate(schema, document, [...specifiedRules, queryLimitsRule]);
         return errors.length > 0 ? errors : undefined;

@@ -112,4 +112,17 @@ describe('WebSocket limits (hostile or runaway clients)', () => {
     }
     for (const s of [...live, refused]) s.dispose();
   });
+
+  it('refuses a document over the token cap with QUERY_TOO_COMPLEX before validating it, and the socket stays usable', async () => {
+    const client = t.ws(await tokenFor('big document'));
+    const bomb = `{ ${Array.from({ length: 3_000 }, (_, i) => `a${i}: contacts { totalCount }`).join(' ')} }`;
+    const refused = subscribe(client, bomb);
+    const deadline = Date.now() + 10_000;
+    while (refused.errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(refused.errors).toEqual([[expect.objectContaining({ message: 'Query is too large: more than 5000 tokens', extensions: { code: 'QUERY_TOO_COMPLEX' } })]]);
+    const ok = subscribe<{ viewer: { id: string } }>(client, '{ viewer { id } }');
+    while (ok.events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(ok.events).toEqual([{ viewer: { id: org.standard.userId } }]);
+    client.dispose();
+  });
 });
