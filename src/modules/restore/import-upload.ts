@@ -1,9 +1,11 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import busboy from 'busboy';
 import type { Request } from 'express';
 import { EdgeError } from '../../http/errors.ts';
+import { ByteLimit } from '../../http/upload-limit.ts';
 import { AppError, badInput } from '../../shared/app-error.ts';
 import type { BlobStore, BlobUpload } from '../../storage/blob-store.ts';
 import type { ImportFormat } from './import-job.repository.ts';
@@ -16,6 +18,11 @@ export interface ReceivedUpload {
 }
 
 export const tooLarge = (maxBytes: number) => new EdgeError('PAYLOAD_TOO_LARGE', `file: must be at most ${maxBytes} bytes`);
+
+/** Room for the multipart envelope (boundaries, part headers, the small fields) around the file itself. */
+export const ENVELOPE_BYTES = 64 * 1024;
+/** How long a refusal waits for the stored part's write to end before answering anyway (it ends at once normally). */
+const STORE_SETTLE_MS = 5_000;
 
 /**
  * Streams the one file part of a multipart body straight into the blob store (never to memory, never parsed),
@@ -33,6 +40,8 @@ class UploadReceiver {
   private stored: Promise<void> | undefined;
   private failed: unknown;
   private readonly parser: busboy.Busboy;
+  /** The whole body's limit, so a chunked body that never reaches a file part is cut off too. */
+  private readonly bodyLimit: ByteLimit;
   private reject: (error: unknown) => void = () => undefined;
   private readonly req: Request;
   private readonly store: BlobStore;
@@ -45,6 +54,7 @@ class UploadReceiver {
     this.maxBytes = maxBytes;
     this.keyOf = keyOf;
     this.parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 10, fieldSize: 10_000, parts: 12 } });
+    this.bodyLimit = new ByteLimit(maxBytes + ENVELOPE_BYTES, 'body');
   }
 
   run(): Promise<ReceivedUpload> {
@@ -56,6 +66,7 @@ class UploadReceiver {
       parser.on('filesLimit', () => this.fail(badInput('file', 'send exactly one file')));
       parser.on('partsLimit', () => this.fail(badInput('body', 'has too many parts')));
       parser.on('error', () => this.fail(badInput('body', 'is not a well-formed multipart/form-data body')));
+      this.bodyLimit.on('error', (error) => this.fail(error));
       parser.on('close', () => {
         void (this.stored ?? Promise.resolve()).then(() => {
           if (this.failed === undefined) resolve(received);
@@ -65,7 +76,7 @@ class UploadReceiver {
       req.once('close', () => {
         if (!req.complete) this.fail(badInput('body', 'the upload was aborted before its end'));
       });
-      req.pipe(parser);
+      req.pipe(this.bodyLimit).pipe(parser);
     });
   }
 
@@ -107,11 +118,16 @@ class UploadReceiver {
   private fail(error: unknown): void {
     if (this.failed !== undefined) return;
     this.failed = error instanceof AppError || error instanceof EdgeError ? error : badInput('body', 'is not a well-formed multipart/form-data body');
-    this.req.unpipe(this.parser);
+    this.req.unpipe(this.bodyLimit);
     this.parser.removeAllListeners('close');
     this.parser.destroy();
-    const blob = this.blob;
-    const cleanUp = blob ? blob.abort().then(() => this.store.delete(blob.key)) : Promise.resolve();
+    // The answer waits for the stored part to be gone: a refused upload leaves nothing in the store. The part's
+    // write ends (with an error) as soon as the parser is destroyed; only then is the blob set up or not.
+    const settled = Promise.race([(this.stored ?? Promise.resolve()).catch(() => undefined), delay(STORE_SETTLE_MS, undefined, { ref: false })]);
+    const cleanUp = settled.then(async () => {
+      const blob = this.blob;
+      if (blob) await blob.abort().then(() => this.store.delete(blob.key));
+    });
     void cleanUp.then(
       () => this.reject(this.failed),
       () => this.reject(this.failed),

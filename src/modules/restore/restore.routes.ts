@@ -12,11 +12,9 @@ import { badInput } from '../../shared/app-error.ts';
 import { CRM_MODULE_NAMES } from '../crm/crm.modules.ts';
 import type { Viewer } from '../auth/auth.types.ts';
 import { parseModule, parseModules } from './import-inspect.ts';
-import { receiveUpload, tooLarge, type ReceivedUpload } from './import-upload.ts';
+import { ENVELOPE_BYTES, receiveUpload, tooLarge, type ReceivedUpload } from './import-upload.ts';
 import { uploadKey } from './restore.service.ts';
 
-/** Room for the multipart envelope (boundaries, part headers, the small fields) around the file itself. */
-const ENVELOPE_BYTES = 64 * 1024;
 
 /**
  * `POST /imports` (API.md §2): multipart with `module` and `file` (CSV/XLSX), or a backup ZIP (+ `modules`).
