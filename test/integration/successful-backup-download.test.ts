@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import { publishUntilReceived } from '../support/foundation-helpers.ts';
 import { codeOf, startTestApp, subscribe, type TestApp } from '../support/test-app.ts';
-import { backupRow, seedRecords, tempStorageDir, verifyZip, waitForStatus } from '../support/backup-helpers.ts';
+import { backupRow, eventually, seedRecords, tempStorageDir, verifyZip, waitForStatus } from '../support/backup-helpers.ts';
 import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 
 const LINK = 'mutation($id: ID!) { createBackupDownloadLink(id: $id) { url expiresAt } }';
@@ -176,7 +176,8 @@ describe('downloads and retention of backup archives', () => {
 
     const expired = await backupRow(t.app.services.pool, ids[0]!);
     expect(expired.status).toBe('EXPIRED');
-    await expect(fs.stat(path.join(storage, oldest.storageKey!))).rejects.toMatchObject({ code: 'ENOENT' });
+    // The file goes after the transaction that expired the row commits (never before: the row decides).
+    await eventually(() => fs.stat(path.join(storage, oldest.storageKey!)).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT'), 'the expired archive to be deleted', 10_000);
     for (const id of ids.slice(1)) expect((await backupRow(t.app.services.pool, id)).status).toBe('COMPLETED');
     const expiredEvent = await events.waitFor((e) => e.backupEvents.kind === 'EXPIRED');
     expect(expiredEvent.backupEvents.backup).toEqual({ id: ids[0], status: 'EXPIRED', downloadable: false });
