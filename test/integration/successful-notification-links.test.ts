@@ -3,13 +3,13 @@ import { ManualClock } from '../../src/shared/clock.ts';
 import { waitForStatus } from '../support/backup-helpers.ts';
 import { useOrgApp, type OrgApp } from '../support/org-app.ts';
 
-type Note = { id: string; kind: string; title: string; body: string | null; backupId: string | null; backup: { id: string; status: string } | null; downloadUrl: string | null };
+type Note = { id: string; kind: string; title: string; createdAt: string; body: string | null; backupId: string | null; backup: { id: string; status: string } | null; downloadUrl: string | null };
 type Page = { notificationsConnection: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: Note[] } };
 
 const PAGE = `query($first: Int, $after: String, $unreadOnly: Boolean) {
   notificationsConnection(first: $first, after: $after, unreadOnly: $unreadOnly) {
     totalCount pageInfo { hasNextPage endCursor }
-    nodes { id kind title body backupId backup { id status } downloadUrl }
+    nodes { id kind title createdAt body backupId backup { id status } downloadUrl }
   }
 }`;
 
@@ -85,7 +85,10 @@ describe('notifications carry their backup and a fresh download link', () => {
     }
     expect(seen).toHaveLength(25);
     expect(new Set(seen.map((n) => n.id)).size).toBe(25);
-    expect(seen[0]!.title).toBe('note 23');
+    // Newest first; notes written in the same millisecond tie on createdAt and follow their ids (a stable order).
+    const times = seen.map((n) => Date.parse(n.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(seen.slice(0, 24).map((n) => n.title).sort()).toEqual(Array.from({ length: 24 }, (_, i) => `note ${i}`).sort());
     expect(seen.at(-1)!.kind).toBe('backup.completed');
 
     const read = await s.t.gql(s.org.admin.token, 'mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }', { ids: seen.slice(0, 5).map((n) => n.id) });
