@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** A stored blob as `stat` sees it. */
 export interface BlobInfo {
@@ -49,6 +50,17 @@ export interface BlobStore {
   stat(key: string): Promise<BlobInfo | undefined>;
   /** Removes the blob and any unfinished write of it; true when a blob was removed. */
   delete(key: string): Promise<boolean>;
+}
+
+/** `put` for any store: a whole blob written through its own upload, aborted (nothing visible) when the source fails. */
+export async function putThroughUpload(upload: BlobUpload, source: Readable | AsyncIterable<Uint8Array>): Promise<BlobWritten> {
+  try {
+    await pipeline(source, upload.stream);
+  } catch (error) {
+    await upload.abort();
+    throw error;
+  }
+  return upload.commit();
 }
 
 export class BlobNotFoundError extends Error {

@@ -8,6 +8,7 @@ import {
   assertBlobKey,
   BlobNotFoundError,
   PARTIAL_SUFFIX,
+  putThroughUpload,
   type BlobInfo,
   type BlobStore,
   type BlobUpload,
@@ -27,14 +28,7 @@ export class FsBlobStore implements BlobStore {
   constructor(readonly root: string) {}
 
   async put(key: string, source: Readable | AsyncIterable<Uint8Array>): Promise<BlobWritten> {
-    const upload = await this.beginUpload(key);
-    try {
-      await pipeline(source, upload.stream);
-    } catch (error) {
-      await upload.abort();
-      throw error;
-    }
-    return upload.commit();
+    return putThroughUpload(await this.beginUpload(key), source);
   }
 
   async beginUpload(key: string): Promise<BlobUpload> {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
@@ -16,6 +15,7 @@ import {
   assertBlobKey,
   BlobNotFoundError,
   BlobStoreError,
+  putThroughUpload,
   type BlobInfo,
   type BlobStore,
   type BlobUpload,
@@ -68,14 +68,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, source: Readable | AsyncIterable<Uint8Array>): Promise<BlobWritten> {
-    const upload = await this.beginUpload(key);
-    try {
-      await pipeline(source, upload.stream);
-    } catch (error) {
-      await upload.abort();
-      throw error;
-    }
-    return upload.commit();
+    return putThroughUpload(await this.beginUpload(key), source);
   }
 
   async beginUpload(key: string): Promise<BlobUpload> {
