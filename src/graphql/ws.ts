@@ -148,12 +148,26 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
     },
     wsServer,
   );
+  quietProtocolErrors(wsServer, services);
   return {
     dispose: async () => {
       open.stop();
       await server.dispose();
     },
   };
+}
+
+/**
+ * graphql-ws prints every socket 'error' with console.error and its stack trace, and any client can cause one
+ * before authenticating (a frame over maxPayload, a malformed frame): a log flood on demand. `ws` has already
+ * closed such a socket with the code that says why (1009, 1002…), so one warning line with the error's code is
+ * enough. Registered after useServer's listener, so graphql-ws's handler is the one replaced.
+ */
+function quietProtocolErrors(wsServer: WebSocketServer, services: Services): void {
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error: NodeJS.ErrnoException) => services.log.warn({ code: error.code }, 'WebSocket closed on a protocol error from the client'));
+  });
 }
 
 /**

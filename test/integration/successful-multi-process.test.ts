@@ -106,6 +106,21 @@ describe('two api and two worker processes on one database', { timeout: 240_000 
     expect((await gqlB(admin, viewer)).errors).toBeUndefined(); // the other tokens still work
   });
 
+  it('a client sending an oversized WebSocket message gets 1009 and leaves one warning line, no stack trace, in the log', async () => {
+    const before = apiA.stderr().length;
+    const socket = new WebSocket(`${apiA.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    socket.on('error', () => undefined); // the write cut short by the server's close
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${'x'.repeat(2 << 20)}` } }));
+    expect(await closed).toBe(1009);
+    await eventually(async () => apiA.stderr().slice(before).includes('protocol error'), 'the warning line');
+    const logged = apiA.stderr().slice(before);
+    expect(logged).toMatch(/"level":40,.*"code":"WS_ERR_UNSUPPORTED_MESSAGE_LENGTH".*WebSocket closed on a protocol error/);
+    expect(logged).not.toMatch(/Internal error emitted|at Receiver|xxxxxxxx/);
+    expect((await fetch(`${apiA.url}/healthz`)).status).toBe(200);
+  });
+
   it('a retention sweep and two imports, run at once by both workers and the CLI, process each record once', async () => {
     const OLD = 5_000; // several sweep batches (2,000 each), so concurrent sweeps interleave
     const IMPORTED = 1_500;
