@@ -41,10 +41,11 @@ import { systemClock, type Clock } from './shared/clock.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { createBlobStore } from './storage/blob-store-factory.ts';
+import { blobSweepQueue } from './storage/storage.jobs.ts';
 import type { Services } from './services.ts';
 
 /** Every job queue of the service (see jobs/registry.ts). */
-const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES, webhookQueue as QueueDefinition];
+const QUEUES: QueueDefinition[] = [...RETENTION_QUEUES, ...BACKUP_QUEUES, importQueue as QueueDefinition, ...NOTIFICATION_QUEUES, webhookQueue as QueueDefinition, blobSweepQueue];
 
 /**
  * The API's HTTP edge and the features' endpoints besides /graphql, /healthz, /readyz, /metrics: loaded only by

@@ -50,6 +50,11 @@ export interface BlobStore {
   stat(key: string): Promise<BlobInfo | undefined>;
   /** Removes the blob and any unfinished write of it; true when a blob was removed. */
   delete(key: string): Promise<boolean>;
+  /**
+   * Removes unfinished writes nobody has touched since `idleSince` (a process killed mid-write under a key that is
+   * never written again, such as an import's upload); resolves with how many went.
+   */
+  sweepAbandoned(idleSince: Date): Promise<number>;
 }
 
 /** `put` for any store: a whole blob written through its own upload, aborted (nothing visible) when the source fails. */

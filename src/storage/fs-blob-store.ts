@@ -22,7 +22,8 @@ const isMissing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes((error as N
 /**
  * Blobs as files under one directory (STORAGE_DIR). A write goes to `<key>.<random>.part` beside its target
  * (same filesystem, so the final rename is atomic), is flushed to disk, then renamed; the directory is synced so
- * the rename survives a crash. A killed writer leaves only a `.part` file, which `delete(key)` removes.
+ * the rename survives a crash. A killed writer leaves only a `.part` file, which `delete(key)` removes, or
+ * `sweepAbandoned` once it has been idle long enough (keys written only once, like import uploads).
  */
 export class FsBlobStore implements BlobStore {
   constructor(readonly root: string) {}
@@ -112,6 +113,23 @@ export class FsBlobStore implements BlobStore {
       if (isMissing(error)) return false;
       throw error;
     }
+  }
+
+  async sweepAbandoned(idleSince: Date): Promise<number> {
+    const names = await fs.readdir(this.root, { recursive: true }).catch((error: unknown) => {
+      if (isMissing(error)) return [] as string[];
+      throw error;
+    });
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith(PARTIAL_SUFFIX))) {
+      const file = path.join(this.root, name);
+      // A live writer appends all the time: its file's mtime is recent. Gone meanwhile (committed): nothing to do.
+      const info = await fs.stat(file).catch(() => undefined);
+      if (!info?.isFile() || info.mtime >= idleSince) continue;
+      await fs.rm(file, { force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   private pathOf(key: string): string {

@@ -166,6 +166,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
+   * Nothing to do here: an incomplete multipart upload is invisible and costs only storage, and listing them is
+   * not implemented by every S3 API; the bucket's AbortIncompleteMultipartUpload lifecycle rule removes them.
+   */
+  async sweepAbandoned(_idleSince: Date): Promise<number> {
+    return 0;
+  }
+
+  /**
    * Aborts incomplete multipart uploads of exactly this object (a killed writer's). Best effort: the object's own
    * deletion must not depend on it, so a store that cannot list them (NotImplemented, e.g. s3rver) or credentials
    * without the permission are logged, and the bucket's lifecycle rule removes what is left.

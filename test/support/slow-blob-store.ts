@@ -13,6 +13,7 @@ export function slowBlobStore(inner: BlobStore, delayMs: number): BlobStore {
     openRead: (key, range) => inner.openRead(key, range),
     stat: (key) => inner.stat(key),
     delete: (key) => inner.delete(key),
+    sweepAbandoned: (idleSince) => inner.sweepAbandoned(idleSince),
     beginUpload: async (key): Promise<BlobUpload> => {
       const upload = await inner.beginUpload(key);
       const slow = new Transform({
