@@ -35,7 +35,7 @@ const LIST_QUERY =
   '{ contacts(first: 50) { nodes { id firstName lastName email createdAt owner { id email name } account { id name domain } } } }';
 const ACCOUNTS = 100;
 /** bin/crm-data-admin's node flags, so our server's heap behaves as deployed. */
-const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=8'];
+const PRODUCTION_NODE_FLAGS: string[] = (process.env.BENCH_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
 
 const { values: args } = parseArgs({
   options: {
@@ -63,11 +63,14 @@ interface Figures {
   p99: number;
   total: number;
   failures: number;
+  /** The server process's CPU time (user + system) per answered request: unlike req/s, barely moved by load from other processes. */
+  cpuUs: number;
 }
 
 interface Target {
   url: string;
   headers: Record<string, string>;
+  child?: ChildProcess;
 }
 
 interface Scenario {
@@ -93,8 +96,8 @@ async function main(): Promise<void> {
     const ours = await startChild('ours', databaseUrl, organizationId);
     children.push(ours.child);
     const targets: Record<'bare' | 'ours', Target> = {
-      bare: { url: `${bare.url}/graphql`, headers: { 'content-type': 'application/json' } },
-      ours: { url: `${ours.url}/graphql`, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+      bare: { url: `${bare.url}/graphql`, headers: { 'content-type': 'application/json' }, child: bare.child },
+      ours: { url: `${ours.url}/graphql`, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, child: ours.child },
     };
     const scenarios = SCENARIOS(contactId).filter((scenario) => !args.only || scenario.name === args.only);
     for (const scenario of scenarios) {
@@ -119,6 +122,13 @@ async function main(): Promise<void> {
           const figures = await load(target, scenario.body, seconds, connections);
           await command(child, 'stop', 'profiled');
           await summariseProfile(`${scenario.name}, ${label}`, file, figures.total);
+          if (process.env.BENCH_HEAP) {
+            const heapFile = file.replace('.cpuprofile', '.heapprofile');
+            await command(child, `heap ${heapFile}`, 'profiling');
+            const heapFigures = await load(target, scenario.body, seconds, connections);
+            await command(child, 'heapstop', 'profiled');
+            console.log(`heap profile ${heapFile} for ${heapFigures.total} requests`);
+          }
         }
       }
     }
@@ -201,8 +211,15 @@ async function verify(label: string, target: Target, scenario: Scenario): Promis
 }
 
 async function load(target: Target, body: string, seconds: number, connections: number): Promise<Figures> {
+  const cpuBefore = target.child ? await cpuOf(target.child) : 0;
   const r = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body, connections, duration: seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failures: r.errors + r.timeouts + r.non2xx };
+  const cpu = target.child ? (await cpuOf(target.child)) - cpuBefore : 0;
+  const total = r.requests.total;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total, failures: r.errors + r.timeouts + r.non2xx, cpuUs: cpu / Math.max(total, 1) };
+}
+
+async function cpuOf(child: ChildProcess): Promise<number> {
+  return Number((await command(child, 'cpu', 'cpu ')).split(' ')[1]);
 }
 
 function report(scenario: Scenario, results: Record<'bare' | 'ours', Figures[]>, setup: { seconds: number; connections: number; contacts: number }): void {
@@ -212,7 +229,8 @@ function report(scenario: Scenario, results: Record<'bare' | 'ours', Figures[]>,
   const ours = median(results.ours);
   const ratio = ours.rps / bare.rps;
   const row = (label: string, f: Figures) =>
-    `${label.padEnd(30)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   (${f.total} requests, ${f.failures} failed)`;
+    `${label.padEnd(30)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${String(f.p50).padStart(3)} ms   p99 ${String(f.p99).padStart(3)} ms   ` +
+    `${f.cpuUs.toFixed(0).padStart(5)} µs CPU/req   (${f.total} requests, ${f.failures} failed)`;
   console.log(`\n${scenario.title} at ${setup.connections} connections for ${setup.seconds} s; ${setup.contacts} contacts per organization; ${os.cpus().length} CPUs; load average ${os.loadavg()[0]!.toFixed(1)}`);
   results.bare.forEach((b, i) => {
     console.log(row(`round ${i + 1}: bare Apollo 5 + pg`, b));
@@ -227,6 +245,9 @@ function report(scenario: Scenario, results: Record<'bare' | 'ours', Figures[]>,
     line += `;  p99 ${ours.p99} ms vs bare ${bare.p99} ms (target ≤ ${scenario.maxP99Ratio}× = ${limit.toFixed(1)} ms): ${verdict(ours.p99 <= limit)}`;
   }
   console.log(line);
+  // On a loaded machine req/s measures the other processes too; CPU per request is the server's own cost.
+  const cpuRatio = bare.cpuUs / ours.cpuUs;
+  console.log(`${scenario.name}: CPU per request ${ours.cpuUs.toFixed(0)} µs vs bare ${bare.cpuUs.toFixed(0)} µs = ${cpuRatio.toFixed(2)}× bare's throughput per core (indicative, same target ≥ ${scenario.minRatio}×: ${verdict(cpuRatio >= scenario.minRatio)})`);
   console.log(JSON.stringify({ scenario: scenario.name, bare, ours, ratio: Number(ratio.toFixed(3)), rounds: results }));
 }
 
@@ -260,7 +281,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /**
  * Runs in the child: one server until stdin closes. `profile <file>` on stdin starts a CPU profile of this
- * process, `stop` writes it: only the measured load is profiled, not start-up.
+ * process, `stop` writes it: only the measured load is profiled, not start-up (`heap <file>` / `heapstop`: the
+ * same for allocations, with BENCH_HEAP set); `cpu` answers the process's CPU time so far in µs.
  */
 async function serve(kind: string, databaseUrl: string, organizationId: string): Promise<void> {
   const server = kind === 'ours' ? await serveOurs(databaseUrl) : await serveBare(databaseUrl, organizationId);
@@ -277,6 +299,22 @@ async function serve(kind: string, databaseUrl: string, organizationId: string):
         await session.post('Profiler.setSamplingInterval', { interval: 200 });
         await session.post('Profiler.start');
         process.stdout.write('profiling\n');
+      } else if (line === 'cpu') {
+        const { user, system } = process.cpuUsage();
+        process.stdout.write(`cpu ${user + system}\n`);
+      } else if (line.startsWith('heap ')) {
+        profileFile = line.slice('heap '.length);
+        await session.post('HeapProfiler.enable');
+        await session.post('HeapProfiler.startSampling', {
+          samplingInterval: 16384,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        } as never);
+        process.stdout.write('profiling\n');
+      } else if (line === 'heapstop') {
+        const { profile } = await session.post('HeapProfiler.stopSampling');
+        await writeFile(profileFile, JSON.stringify(profile));
+        process.stdout.write('profiled\n');
       } else if (line === 'stop') {
         const { profile } = await session.post('Profiler.stop');
         await writeFile(profileFile, JSON.stringify(profile));
@@ -289,12 +327,13 @@ async function serve(kind: string, databaseUrl: string, organizationId: string):
 }
 
 /** Sends a command to a child and waits for its answer line. */
-function command(child: ChildProcess, line: string, answer: string): Promise<void> {
+function command(child: ChildProcess, line: string, answer: string): Promise<string> {
   return new Promise((resolve) => {
     const onData = (chunk: Buffer) => {
-      if (chunk.toString().includes(answer)) {
+      const text = chunk.toString();
+      if (text.includes(answer)) {
         child.stdout!.off('data', onData);
-        resolve();
+        resolve(text.slice(text.indexOf(answer)).split('\n')[0]!);
       }
     };
     child.stdout!.on('data', onData);
