@@ -10,6 +10,11 @@
  *
  * Our server runs as production does: NODE_ENV=production, from the compiled dist/ (`bin/crm-data-admin`'s
  * node flags), RATE_LIMIT_PER_MINUTE=0; `--source` runs src/ through tsx instead (no build needed).
+ * BENCH_FLAGS replaces those node flags (e.g. BENCH_FLAGS="" for V8's defaults, as the bare server runs).
+ * Beside req/s each line prints the server process's CPU time per request: on a loaded machine req/s also
+ * measures the neighbours, CPU per request much less so (its ratio is printed as an indication, not the target).
+ * With `--profile` and BENCH_HEAP=1, an allocation profile (sampling, collected objects included) follows each
+ * CPU profile.
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) is only used to create and drop a
  * database of the run's own. Each server runs in a child process of its own; autocannon runs here. Figures
