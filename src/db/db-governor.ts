@@ -1,6 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type pg from 'pg';
+import pg from 'pg';
 import { OrganizationSlots } from './organization-slots.ts';
+import { TimedQuery, type QueryArgs } from './timed-query.ts';
+
+const { DatabaseError } = pg;
 
 export interface DbGovernorOptions {
   /** Each statement of a governed operation is cancelled by PostgreSQL after this long; 0: no limit. */
@@ -21,7 +24,8 @@ type AnyQuery = (...args: unknown[]) => Promise<pg.QueryResult>;
  * Limits on the database work of API requests, so one organization cannot hold the shared pool:
  * - every statement gets `statement_timeout`, set with SET LOCAL inside a transaction, never as a connection
  *   startup parameter or a session SET — PgBouncer in transaction mode refuses the first and would hand the
- *   second to other clients. A lone `pool.query` therefore runs as BEGIN; SET LOCAL …; the query; COMMIT.
+ *   second to other clients. A lone parameterized `pool.query` sends the setting and the statement in one round
+ *   trip (timed-query.ts); one without parameters runs as BEGIN; SET LOCAL …; the query; COMMIT.
  * - each organization holds at most `concurrencyPerOrganization` pooled connections at once (per process).
  * The request's scope travels with its async work (AsyncLocalStorage), so services keep taking the one pool and
  * the same code runs ungoverned in jobs, the CLI and authentication.
@@ -76,6 +80,7 @@ export class DbGovernor {
           client.release();
         }
       }
+      if (TimedQuery.fits(args)) return this.timed(client, args);
       let broken: Error | undefined;
       try {
         await client.query('begin');
@@ -90,6 +95,23 @@ export class DbGovernor {
       }
     };
     Object.assign(pool, { connect, query });
+  }
+
+  /**
+   * A parameterized statement (what drizzle and the repositories send) with its timeout in one round trip instead
+   * of BEGIN / statement / COMMIT. A failed statement leaves the connection clean (its implicit transaction ends
+   * at the Sync); only a connection-level failure, not an error PostgreSQL answered with, discards the client.
+   */
+  private async timed(client: pg.PoolClient, args: QueryArgs): Promise<pg.QueryResult> {
+    let broken: Error | undefined;
+    try {
+      return await TimedQuery.run(client, args, this.options.statementTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof DatabaseError)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /**

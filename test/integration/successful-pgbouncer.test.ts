@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminQuery, databaseUrl } from '../../src/db/admin.ts';
+import { DbGovernor } from '../../src/db/db-governor.ts';
 import { migrationsApplied, runMigrations } from '../../src/db/migrate.ts';
 import { tempStorageDir, type RunningApp } from '../support/backup-helpers.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';
@@ -95,6 +96,28 @@ describe('behind PgBouncer in transaction pooling mode', () => {
     expect(job).toMatchObject({ status: 'COMPLETED', failed: 0 });
     const contact = await api.gql<{ contact: Contact }>(org.admin.token, 'query($id: ID!) { contact(id: $id) { firstName } }', { id: rows[0]!.id });
     expect(contact.data?.contact.firstName).toBe('Ana');
+  });
+
+  it("times a governed statement out in its own round trip and leaves the timeout on no shared server connection", async () => {
+    const pool = new pg.Pool({ connectionString: bouncer.pooledUrl(db.url), max: 6 });
+    const governor = new DbGovernor({ statementTimeoutMs: 300, concurrencyPerOrganization: 6 });
+    governor.govern(pool);
+    const governed = <T,>(fn: () => Promise<T>) => governor.run({ organizationId: org.organizationId }, fn);
+    try {
+      const setting = await governed(() => pool.query<{ s: string }>('select current_setting($1) as s', ['statement_timeout']));
+      expect(setting.rows[0]!.s).toBe('300ms');
+      const slow = await governed(() => pool.query('select pg_sleep($1::float8)', [3])).catch((error: unknown) => error);
+      expect((slow as { code?: string }).code).toBe('57014');
+      // More clients than PgBouncer's 4 server connections, each holding one: every server connection is seen.
+      const after = await Promise.all(
+        Array.from({ length: 6 }, () => pool.query<{ s: string }>("select current_setting('statement_timeout') as s, pg_sleep(0.05)")),
+      );
+      expect(new Set(after.map((r) => r.rows[0]!.s))).toEqual(new Set(['0']));
+      const again = await governed(() => pool.query<{ n: number }>('select $1::int as n', [7]));
+      expect(again.rows).toEqual([{ n: 7 }]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('keeps LISTEN on the direct connection and everything else on the pooler, with no refused startup parameter', async () => {
