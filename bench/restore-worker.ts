@@ -5,7 +5,8 @@
  *   node --max-semi-space-size=8 bench/restore-worker.ts <database url> <data dir> [batch size] [parallel batches]
  *
  * Prints one JSON line when started (`idleMb`), then runs jobs until its stdin closes, prints its peak RSS since
- * it started (`peakMb`: the kernel's high-water mark, reset after start-up, parser thread included) and exits.
+ * it started (`peakMb`: the kernel's high-water mark, reset after start-up, parser thread included) with the main
+ * thread's peak V8 heap (`heapUsedMb`, `heapTotalMb`), and exits.
  * Plain erasable TypeScript that Node runs by itself: no loader of its own to weigh on the figure.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,11 +27,20 @@ const imports = { ...(batch ? { batchSize: Number(batch) } : {}), ...(parallel ?
 const app = await createApp({ config, databaseUrl, appSecret: SECRET, role: 'worker', log: pino({ level: 'warn' }, pino.destination(2)), listen: { host: '127.0.0.1', port: 0 }, overrides: { imports } });
 console.log(JSON.stringify({ idleMb: process.memoryUsage.rss() / MB }));
 const peak = peakRssSince();
+// What holds the memory: the main thread's V8 heap (used, and reserved) against the process's RSS (the rest is
+// the parser thread, buffers, code and Node itself).
+const heap = { usedMb: 0, totalMb: 0 };
+const probe = setInterval(() => {
+  const m = process.memoryUsage();
+  heap.usedMb = Math.max(heap.usedMb, m.heapUsed / MB);
+  heap.totalMb = Math.max(heap.totalMb, m.heapTotal / MB);
+}, 20);
 process.stdin.resume();
 await new Promise((resolve) => process.stdin.once('end', resolve));
 const peakMb = peak();
+clearInterval(probe);
 await app.close();
-console.log(JSON.stringify({ peakMb }));
+console.log(JSON.stringify({ peakMb, heapUsedMb: heap.usedMb, heapTotalMb: heap.totalMb }));
 process.exit(0);
 
 /**
