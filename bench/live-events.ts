@@ -14,9 +14,14 @@
  *       `backupEvents` subscription each) on a third, fresh api process; its VmRSS (/proc/<pid>/status) before and
  *       after, and the RSS per connection. Baseline in the same run: a bare `ws` WebSocketServer (same path and
  *       maxPayload, answering connection_init with connection_ack) in a process of its own, same client.
- * Latencies include the bench's own event loop (all subscribers live in this one process).
+ * Latencies include the bench's own event loop (all subscribers live in this one process). Printed next to them,
+ * same run: how late the bench's own LISTEN connection hears each NOTIFY (the floor set by the machine's load and
+ * PostgreSQL, with no fan-out), and the CPU time the two apis spent during the backup per delivery (/proc/<pid>/stat;
+ * steadier than wall-clock latency on a loaded machine).
  *
- *   node --import tsx bench/live-events.ts [--subscribers 1000] [--contacts 200000] [--idle 10000]
+ *   node --import tsx bench/live-events.ts [--subscribers 1000] [--contacts 200000] [--idle 10000] [--cpu-prof DIR]
+ *
+ * --cpu-prof DIR: the two apis of (a) write V8 CPU profiles into DIR when they stop (summarize the self time).
  *
  * Needs `npm run build` first (dist/). Uses BENCH_DATABASE_URL (default the local PostgreSQL) and a database of
  * its own, created and dropped.
@@ -40,6 +45,7 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '1000' },
     contacts: { type: 'string', default: '200000' },
     idle: { type: 'string', default: '10000' },
+    'cpu-prof': { type: 'string' }, // a folder: the two apis of (a) write --cpu-prof profiles there
     phase: { type: 'string' }, // internal: `bare-ws`, the baseline server in a child process
   },
 });
@@ -67,6 +73,12 @@ async function until<T>(check: () => Promise<T | false | undefined> | T | false 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/** CPU time (user + system) a process has used so far, in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const fields = (await fs.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function rssKb(pid: number): Promise<number> {
@@ -119,13 +131,16 @@ function subscriber(url: string, token: string, received: Received[]): { client:
 }
 
 /** Every backupEvent NOTIFY, straight from PostgreSQL: what each subscriber must receive. */
-async function listenToEvents(url: string): Promise<{ events: { kind: string; at: string; backupId: string }[]; close(): Promise<void> }> {
+type Heard = { kind: string; at: string; backupId: string; latencyMs: number };
+
+async function listenToEvents(url: string): Promise<{ events: Heard[]; close(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const events: { kind: string; at: string; backupId: string }[] = [];
+  const events: Heard[] = [];
   client.on('notification', (msg) => {
+    const now = Date.now();
     const m = JSON.parse(msg.payload ?? '{}') as { t?: string; d?: { kind: string; at: string; backupId: string } };
-    if (m.t?.startsWith('backupEvent:') && m.d) events.push(m.d);
+    if (m.t?.startsWith('backupEvent:') && m.d) events.push({ ...m.d, latencyMs: now - Date.parse(m.d.at) });
   });
   await client.query(`LISTEN ${EVENT_CHANNEL}`);
   return { events, close: () => client.end() };
@@ -141,10 +156,12 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, admin: string, n: n
     return counts.every((c, i) => c === share(i));
   }, `${n} subscriptions`, 120_000);
   const truth = await listenToEvents(dbUrl);
+  const cpuBefore = await Promise.all(apis.map((a) => cpuMs(a.child.pid!)));
   const t0 = Date.now();
   const { startManualBackup } = await gql<{ startManualBackup: { id: string } }>(apis[0]!.url, admin, 'mutation { startManualBackup { id } }');
   await Promise.race([Promise.all(subs.map((s) => s.done)), sleep(300_000).then(() => Promise.reject(new Error('backup events did not all arrive')))]);
   const wallMs = Date.now() - t0;
+  const cpuAfter = await Promise.all(apis.map((a) => cpuMs(a.child.pid!)));
   await sleep(500); // a straggler NOTIFY would show as missing rather than be ignored
   await truth.close();
   await Promise.all(subs.map((s) => s.client.dispose()));
@@ -171,6 +188,8 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, admin: string, n: n
   const gaps = progressTimes.slice(1).map((t, i) => t - progressTimes[i]!);
   latencies.sort((a, b) => a - b);
   const p99 = percentile(latencies, 99);
+  const floor = expected.filter((e) => COUNTED.includes(e.kind)).map((e) => e.latencyMs).sort((a, b) => a - b);
+  const apiCpuMs = cpuAfter.reduce((sum, c, i) => sum + c - cpuBefore[i]!, 0);
   const met = missing === 0 && p99 <= TARGET_P99_MS;
   console.log(`(a) ${n} subscribers over ${apis.length} api processes; backup took ${(wallMs / 1000).toFixed(1)} s (mutation → last COMPLETED)`);
   console.log(`    events of the backup (NOTIFY): ${expected.length} (${counted.length} STARTED/PROGRESS/COMPLETED, ${progressTimes.length} PROGRESS; ` +
@@ -178,6 +197,9 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, admin: string, n: n
   console.log(`    deliveries of STARTED/PROGRESS/COMPLETED: ${latencies.length} of ${n * counted.length}; missing ${missing}, unexpected ${extra}`);
   console.log(`    latency at → receipt: p50 ${percentile(latencies, 50)} ms, p99 ${p99} ms, max ${latencies.at(-1)} ms ` +
     `(target p99 ≤ ${TARGET_P99_MS} ms, missing = 0)   ${met ? 'met' : 'MISSED'}`);
+  console.log(`    baseline, same run: the bench's own LISTEN connection hears the NOTIFY at p50 ${percentile(floor, 50)} ms, ` +
+    `p99 ${percentile(floor, 99)} ms, max ${floor.at(-1)} ms after \`at\` (machine load and PostgreSQL, no fan-out)`);
+  console.log(`    api CPU during the backup (both apis, user+sys): ${apiCpuMs} ms = ${((apiCpuMs * 1000) / Math.max(1, latencies.length)).toFixed(0)} µs per delivery`);
   return met;
 }
 
@@ -276,8 +298,9 @@ async function main(): Promise<void> {
   const procs: ServiceProcess[] = [];
   try {
     // The first api on the empty database creates the demo organization and prints its ADMIN token.
-    procs.push(await startServiceProcess('api', env));
-    procs.push(...(await Promise.all([startServiceProcess('api', env), startServiceProcess('worker', env)])));
+    const profiled = args['cpu-prof'] ? { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(args['cpu-prof'])}` } : env;
+    procs.push(await startServiceProcess('api', profiled));
+    procs.push(...(await Promise.all([startServiceProcess('api', profiled), startServiceProcess('worker', env)])));
     const admin = /ADMIN token: (\S+)/.exec(procs[0]!.stdout())![1]!;
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
     const { rows } = await pool.query<{ id: string }>('select id from organizations');

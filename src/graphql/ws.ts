@@ -12,6 +12,7 @@ import type { TokenViewer, Viewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/app-error.ts';
 import { createContext, type GraphQLContext } from './context.ts';
+import { sharedSubscribe } from './shared-subscriptions.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
 import { isTooManyTokens, PARSE_OPTIONS, queryLimitsRule, TOO_LARGE_MESSAGE } from './query-limits.ts';
 
@@ -117,6 +118,8 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       },
       context: (ctx) => createContext(ctx.extra.viewer!, services, randomUUID(), services.log),
       // Queries and mutations sent over the socket obey the same database limits as over HTTP (db-governor.ts).
+      // Subscribers asking the same thing as the same user share one execution per event (shared-subscriptions.ts).
+      subscribe: sharedSubscribe(),
       execute: (args) => {
         const organizationId = (args.contextValue as GraphQLContext | undefined)?.viewer.organizationId;
         return services.dbGovernor.run({ organizationId }, () => execute(args));
