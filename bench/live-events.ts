@@ -15,12 +15,13 @@
  *       `backupEvents` subscription each) on a third, fresh api process; its VmRSS (/proc/<pid>/status) before and
  *       after, and the RSS per connection. Baseline in the same run: a bare `ws` WebSocketServer (same path and
  *       maxPayload, answering connection_init with connection_ack) in a process of its own, same client.
- * Latencies include the bench's own event loop (all subscribers live in this one process). Printed next to them,
+ * Subscribers run in --client-processes child processes (default 2): their event loops' delays count in the
+ * latency, as a real client's would, and their CPU per delivery is printed. Printed next to the latencies,
  * same run: how late the bench's own LISTEN connection hears each NOTIFY (the floor set by the machine's load and
  * PostgreSQL, with no fan-out), and the CPU time the two apis spent during the backup per delivery (/proc/<pid>/stat;
  * steadier than wall-clock latency on a loaded machine).
  *
- *   node --import tsx bench/live-events.ts [--subscribers 1000] [--contacts 200000] [--idle 10000] [--users 10] [--cpu-prof DIR]
+ *   node --import tsx bench/live-events.ts [--subscribers 1000] [--contacts 200000] [--idle 10000] [--users 10] [--client-processes 2] [--cpu-prof DIR]
  *
  * --cpu-prof DIR: the two apis of (a) write V8 CPU profiles into DIR when they stop (summarize the self time).
  *
@@ -47,8 +48,9 @@ const { values: args } = parseArgs({
     contacts: { type: 'string', default: '200000' },
     idle: { type: 'string', default: '10000' },
     users: { type: 'string', default: '10' },
+    'client-processes': { type: 'string', default: '2' },
     'cpu-prof': { type: 'string' }, // a folder: the two apis of (a) write --cpu-prof profiles there
-    phase: { type: 'string' }, // internal: `bare-ws`, the baseline server in a child process
+    phase: { type: 'string' }, // internal: `bare-ws` (the baseline server) or `clients`, in child processes
   },
 });
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
@@ -149,11 +151,73 @@ async function listenToEvents(url: string): Promise<{ events: Heard[]; close(): 
   return { events, close: () => client.end() };
 }
 
-async function fanOut(apis: ServiceProcess[], dbUrl: string, tokens: string[], n: number): Promise<boolean> {
+/** One client process's share: its subscribers, each of a given api and token. */
+interface ClientsJob {
+  specs: { url: string; token: string }[];
+}
+type ClientsReport = { inbox: Received[][]; cpuMs: number } | { error: string };
+
+function nextMessage<T>(): Promise<T> {
+  return new Promise((resolve) => process.once('message', (m) => resolve(m as T)));
+}
+
+/** Child process: opens its subscribers, then (on 'measure') reports what each received once all saw COMPLETED. */
+async function clientsPhase(): Promise<void> {
+  const job = await nextMessage<ClientsJob>();
+  const inbox = job.specs.map(() => [] as Received[]);
+  const subs = job.specs.map((spec, i) => subscriber(spec.url, spec.token, inbox[i]!));
+  await nextMessage<'measure'>();
+  const cpu = process.cpuUsage();
+  let report: ClientsReport;
+  try {
+    await Promise.all(subs.map((sub) => sub.done));
+    const used = process.cpuUsage(cpu);
+    report = { inbox, cpuMs: (used.user + used.system) / 1000 };
+  } catch (error) {
+    report = { error: String(error instanceof Error ? error.message : JSON.stringify(error)) };
+  }
+  await Promise.all(subs.map((sub) => sub.client.dispose()));
+  process.send!(report, () => process.exit(0));
+}
+
+function startClients(count: number, specs: ClientsJob['specs']) {
+  const children = Array.from({ length: count }, (_, k) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--phase', 'clients'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const report = new Promise<ClientsReport>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as ClientsReport));
+      child.once('exit', (code) => reject(new Error(`client process exited with ${code}`)));
+    });
+    report.catch(() => undefined);
+    child.send({ specs: specs.filter((_, i) => i % count === k) } satisfies ClientsJob);
+    return { child, report };
+  });
+  return {
+    measure: () => children.forEach((c) => c.child.send('measure')),
+    reports: () => Promise.all(children.map((c) => c.report)),
+    kill: () => children.forEach((c) => c.child.exitCode === null && c.child.kill('SIGKILL')),
+  };
+}
+
+async function fanOut(apis: ServiceProcess[], dbUrl: string, tokens: string[], n: number, clientProcesses: number): Promise<boolean> {
   const admin = tokens[0]!;
-  const inbox: Received[][] = Array.from({ length: n }, () => []);
   // Subscriber i: api i mod 2, user (token) ⌊i / 2⌋ mod U, so each api has every user's subscribers.
-  const subs = inbox.map((received, i) => subscriber(apis[i % apis.length]!.url, tokens[Math.floor(i / apis.length) % tokens.length]!, received));
+  const specs = Array.from({ length: n }, (_, i) => ({ url: apis[i % apis.length]!.url, token: tokens[Math.floor(i / apis.length) % tokens.length]! }));
+  const clients = startClients(clientProcesses, specs);
+  try {
+    return await measureFanOut(apis, dbUrl, admin, n, clients, tokens.length);
+  } finally {
+    clients.kill();
+  }
+}
+
+async function measureFanOut(
+  apis: ServiceProcess[],
+  dbUrl: string,
+  admin: string,
+  n: number,
+  clients: ReturnType<typeof startClients>,
+  users: number,
+): Promise<boolean> {
   // Live once each api counts its operations (its /metrics), so no event can be missed for a late subscription.
   const share = (i: number) => Math.floor(n / apis.length) + (i < n % apis.length ? 1 : 0);
   await until(async () => {
@@ -162,16 +226,18 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, tokens: string[], n
   }, `${n} subscriptions`, 120_000);
   const truth = await listenToEvents(dbUrl);
   const cpuBefore = await Promise.all(apis.map((a) => cpuMs(a.child.pid!)));
-  const benchCpu = process.cpuUsage();
+  clients.measure();
   const t0 = Date.now();
   const { startManualBackup } = await gql<{ startManualBackup: { id: string } }>(apis[0]!.url, admin, 'mutation { startManualBackup { id } }');
-  await Promise.race([Promise.all(subs.map((s) => s.done)), sleep(300_000).then(() => Promise.reject(new Error('backup events did not all arrive')))]);
+  const reports = await Promise.race([clients.reports(), sleep(300_000).then(() => Promise.reject(new Error('backup events did not all arrive')))]);
   const wallMs = Date.now() - t0;
   const cpuAfter = await Promise.all(apis.map((a) => cpuMs(a.child.pid!)));
-  const { user, system } = process.cpuUsage(benchCpu);
+  const failed = reports.find((r) => 'error' in r);
+  if (failed) throw new Error(`a subscriber failed: ${failed.error}`);
+  const inbox = reports.flatMap((r) => ('inbox' in r ? r.inbox : []));
+  const clientCpuMs = reports.reduce((sum, r) => sum + ('cpuMs' in r ? r.cpuMs : 0), 0);
   await sleep(500); // a straggler NOTIFY would show as missing rather than be ignored
   await truth.close();
-  await Promise.all(subs.map((s) => s.client.dispose()));
 
   const expected = truth.events.filter((e) => e.backupId === startManualBackup.id);
   const key = (e: { kind: string; at: string }) => `${e.kind}@${e.at}`;
@@ -198,7 +264,7 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, tokens: string[], n
   const floor = expected.filter((e) => COUNTED.includes(e.kind)).map((e) => e.latencyMs).sort((a, b) => a - b);
   const apiCpuMs = cpuAfter.reduce((sum, c, i) => sum + c - cpuBefore[i]!, 0);
   const met = missing === 0 && p99 <= TARGET_P99_MS;
-  console.log(`(a) ${n} subscribers of ${tokens.length} ADMIN users over ${apis.length} api processes; backup took ${(wallMs / 1000).toFixed(1)} s (mutation → last COMPLETED)`);
+  console.log(`(a) ${n} subscribers of ${users} ADMIN users over ${apis.length} api processes; backup took ${(wallMs / 1000).toFixed(1)} s (mutation → last COMPLETED)`);
   console.log(`    events of the backup (NOTIFY): ${expected.length} (${counted.length} STARTED/PROGRESS/COMPLETED, ${progressTimes.length} PROGRESS; ` +
     `gap between PROGRESS: min ${gaps.length ? Math.min(...gaps) : '-'} ms, median ${gaps.length ? percentile([...gaps].sort((a, b) => a - b), 50) : '-'} ms)`);
   console.log(`    deliveries of STARTED/PROGRESS/COMPLETED: ${latencies.length} of ${n * counted.length}; missing ${missing}, unexpected ${extra}`);
@@ -208,7 +274,7 @@ async function fanOut(apis: ServiceProcess[], dbUrl: string, tokens: string[], n
     `p99 ${percentile(floor, 99)} ms, max ${floor.at(-1)} ms after \`at\` (machine load and PostgreSQL, no fan-out)`);
   const perDelivery = (ms: number) => `${((ms * 1000) / Math.max(1, latencies.length)).toFixed(0)} µs per delivery`;
   console.log(`    CPU during the backup (user+sys): both apis ${apiCpuMs} ms = ${perDelivery(apiCpuMs)}; ` +
-    `this bench's ${n} clients ${((user + system) / 1000).toFixed(0)} ms = ${perDelivery((user + system) / 1000)}`);
+    `the ${n} clients (${reports.length} process(es)) ${clientCpuMs.toFixed(0)} ms = ${perDelivery(clientCpuMs)}`);
   return met;
 }
 
@@ -327,7 +393,7 @@ async function main(): Promise<void> {
     const more = await Promise.all(Array.from({ length: Number(args.users) - 1 }, (_, i) =>
       runCompiledCli(['user', 'create', '--org', rows[0]!.id, '--email', `bench-admin-${i}@example.com`, '--role', 'ADMIN'], { DATABASE_URL: database.url, APP_SECRET: SECRET })
         .then((r) => (JSON.parse(r.stdout) as { token: string }).token)));
-    await fanOut(procs.slice(0, 2), database.url, [admin, ...more], n);
+    await fanOut(procs.slice(0, 2), database.url, [admin, ...more], n, Number(args['client-processes']));
     for (const p of procs.splice(0)) await stopServiceProcess(p);
     await idle(env, admin, Number(args.idle));
   } finally {
@@ -338,6 +404,7 @@ async function main(): Promise<void> {
 }
 
 if (args.phase === 'bare-ws') await bareWsPhase();
+else if (args.phase === 'clients') await clientsPhase();
 else {
   await main().then(
     () => process.exit(0),
