@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { execute, GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { LRUCache } from 'lru-cache';
 import { WebSocket, WebSocketServer } from 'ws';
 import { admit, admitConnection, peerAddress } from '../http/admission.ts';
 import { authenticate, bearerToken } from '../http/authenticate.ts';
@@ -12,6 +13,7 @@ import type { TokenViewer, Viewer } from '../modules/auth/auth.types.ts';
 import type { Services } from '../services.ts';
 import { AppError } from '../shared/app-error.ts';
 import { createContext, type GraphQLContext } from './context.ts';
+import { sharedSubscribe } from './shared-subscriptions.ts';
 import { errorForLog, formatError, isExpectedError } from './errors.ts';
 import { isTooManyTokens, PARSE_OPTIONS, queryLimitsRule, TOO_LARGE_MESSAGE } from './query-limits.ts';
 
@@ -47,6 +49,35 @@ function tooManyOperations(subscriptions: Record<string, unknown>, max: number):
   return new GraphQLError(`At most ${max} operations may run at once on one WebSocket; complete one first`, {
     extensions: { code: TOO_MANY_SUBSCRIPTIONS },
   });
+}
+
+/** Queries of at most this many characters are kept parsed and validated (most clients send a handful). */
+const CACHED_QUERY_CHARS = 16 * 1024;
+
+/**
+ * Parsed and validated subscription documents by query text. Many sockets send the same few queries: each used to
+ * hold its own syntax tree for as long as it subscribed. Bounded by total characters, so hostile query variety
+ * costs at most a few MB. A document is only ever read by execution, so sharing it is safe.
+ */
+function documentCache(): LRUCache<string, DocumentNode> {
+  return new LRUCache<string, DocumentNode>({ maxSize: 4 * 1024 * 1024, sizeCalculation: (_doc, query) => query.length });
+}
+
+/** The query's document, checked as over HTTP (plus the depth and size limits), or the errors to send instead. */
+function validDocument(schema: GraphQLSchema, documents: LRUCache<string, DocumentNode>, query: string): DocumentNode | readonly GraphQLError[] {
+  const cached = documents.get(query);
+  if (cached) return cached;
+  let document: DocumentNode;
+  try {
+    document = parse(query, PARSE_OPTIONS);
+  } catch (error) {
+    const message = (error as GraphQLError).message;
+    return [isTooManyTokens(message) ? new GraphQLError(TOO_LARGE_MESSAGE, { extensions: { code: 'QUERY_TOO_COMPLEX' } }) : (error as GraphQLError)];
+  }
+  const errors = validate(schema, document, [...specifiedRules, queryLimitsRule]);
+  if (errors.length > 0) return errors;
+  if (query.length <= CACHED_QUERY_CHARS) documents.set(query, document);
+  return document;
 }
 
 /** What graphql-ws keeps per socket for us: the token (checked again before each operation) and its viewer. */
@@ -91,6 +122,7 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
     for (const error of unexpected) services.log.error(errorForLog(error), 'subscription error');
   };
   const open = openSocketsByToken(services);
+  const documents = documentCache();
   const server = useServer<Record<string, unknown>, SocketExtra>(
     {
       schema,
@@ -117,6 +149,8 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
       },
       context: (ctx) => createContext(ctx.extra.viewer!, services, randomUUID(), services.log),
       // Queries and mutations sent over the socket obey the same database limits as over HTTP (db-governor.ts).
+      // Subscribers asking the same thing as the same user share one execution per event (shared-subscriptions.ts).
+      subscribe: sharedSubscribe(),
       execute: (args) => {
         const organizationId = (args.contextValue as GraphQLContext | undefined)?.viewer.organizationId;
         return services.dbGovernor.run({ organizationId }, () => execute(args));
@@ -127,15 +161,10 @@ export function startSubscriptionServer(schema: GraphQLSchema, services: Service
         if (overCap) return [overCap];
         const refused = await admitOperation(services, ctx.extra);
         if (refused) return refused;
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, PARSE_OPTIONS);
-        } catch (error) {
-          const message = (error as GraphQLError).message;
-          return [isTooManyTokens(message) ? new GraphQLError(TOO_LARGE_MESSAGE, { extensions: { code: 'QUERY_TOO_COMPLEX' } }) : (error as GraphQLError)];
-        }
-        const errors = validate(schema, document, [...specifiedRules, queryLimitsRule]);
-        return errors.length > 0 ? errors : undefined;
+        const document = validDocument(schema, documents, payload.query);
+        if (!('kind' in document)) return document; // the errors
+        // Handing graphql-ws the checked document spares it a second parse and validation of every subscription.
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
       onError: (_ctx, _id, _payload, errors) => logUnexpected(errors),
       // graphql-ws sends execution errors as they are: map them exactly as Apollo's formatError does over HTTP,

@@ -6,8 +6,12 @@ export interface ProgressPoint {
 }
 
 /**
- * Decides which progress reports become events and row updates (DESIGN.md: at least every second or every 1%). A report passes when the percentage moved by a whole point, a second went by with any change, the
- * module changed, or the work is done; everything in between is dropped. Pure: time is passed in.
+ * Decides which progress reports become events and row updates (DESIGN.md: at least every second or every 1%).
+ * A report passes when the module changed or the work is done (always), or, once `minMs` went by since the last
+ * one passed, when the percentage moved by a whole point or `everyMs` went by with any change; everything in
+ * between is dropped. The floor exists because each event is fanned out to every subscriber of every api
+ * process: a fast backup crossing a percent every few milliseconds sent dozens of events a second, and 1,000
+ * subscribers then got them seconds late (bench/live-events.ts). Pure: time is passed in.
  */
 export class ProgressThrottle {
   private last: (ProgressPoint & { at: number }) | undefined;
@@ -15,7 +19,10 @@ export class ProgressThrottle {
   constructor(
     private readonly everyMs = 1000,
     private readonly everyPercent = 1,
-  ) {}
+    private readonly minMs = PROGRESS_MIN_INTERVAL_MS,
+  ) {
+    if (!(minMs >= 0)) throw new RangeError(`ProgressThrottle: minMs must be ≥ 0 ms, got ${minMs}`);
+  }
 
   accept(point: ProgressPoint, nowMs: number): boolean {
     const last = this.last;
@@ -23,12 +30,21 @@ export class ProgressThrottle {
       last === undefined ||
       point.module !== last.module ||
       (point.totalRecords > 0 && point.processedRecords >= point.totalRecords && last.processedRecords < point.totalRecords) ||
-      percentOf(point) - percentOf(last) >= this.everyPercent ||
-      (nowMs - last.at >= this.everyMs && (point.processedRecords !== last.processedRecords || point.totalRecords !== last.totalRecords));
+      (nowMs - last.at >= this.minMs && this.moved(point, last, nowMs));
     if (pass) this.last = { ...point, at: nowMs };
     return pass;
   }
+
+  private moved(point: ProgressPoint, last: ProgressPoint & { at: number }, nowMs: number): boolean {
+    return (
+      percentOf(point) - percentOf(last) >= this.everyPercent ||
+      (nowMs - last.at >= this.everyMs && (point.processedRecords !== last.processedRecords || point.totalRecords !== last.totalRecords))
+    );
+  }
 }
+
+/** The shortest time between two progress events of one job, but for a module change and the finish. */
+export const PROGRESS_MIN_INTERVAL_MS = 250;
 
 /** 0..100 with one decimal; an empty backup is complete. */
 export function percentOf(point: Pick<ProgressPoint, 'processedRecords' | 'totalRecords'>): number {

@@ -113,6 +113,24 @@ describe('WebSocket limits (hostile or runaway clients)', () => {
     for (const s of [...live, refused]) s.dispose();
   });
 
+  it('refuses an invalid document each time it is sent (only valid documents are kept parsed), then runs a valid one', async () => {
+    const client = t.ws(await tokenFor('invalid twice'));
+    const invalid = 'subscription { notificationAdded { noSuchField } }';
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const refused = subscribe(client, invalid);
+      const deadline = Date.now() + 5_000;
+      while (refused.errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(refused.errors).toEqual([[expect.objectContaining({ message: expect.stringContaining('noSuchField') })]]);
+    }
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const ok = subscribe<{ viewer: { id: string } }>(client, '{ viewer { id } }');
+      const deadline = Date.now() + 5_000;
+      while (ok.events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(ok.events).toEqual([{ viewer: { id: org.standard.userId } }]);
+    }
+    client.dispose();
+  });
+
   it('refuses a document over the token cap with QUERY_TOO_COMPLEX before validating it, and the socket stays usable', async () => {
     const client = t.ws(await tokenFor('big document'));
     const bomb = `{ ${Array.from({ length: 3_000 }, (_, i) => `a${i}: contacts { totalCount }`).join(' ')} }`;

@@ -14,6 +14,7 @@ import {
 } from 'type-graphql';
 import type { GraphQLContext } from '../../graphql/context.ts';
 import { signedPage, type ConnectionShape } from '../../graphql/connection.ts';
+import { PerEventLoad } from '../../graphql/per-event-load.ts';
 import type { Topics } from '../../events/event-topics.ts';
 import { notFound } from '../../shared/app-error.ts';
 import { User } from '../auth/auth.types.ts';
@@ -36,6 +37,8 @@ import {
 } from './backup.types.ts';
 
 type BackupEventPayload = Topics['backupEvent'][1];
+
+const eventBackups = new PerEventLoad<BackupRow | undefined>();
 
 const asModule = (name: string | null): CrmModuleName | null =>
   (CRM_MODULE_NAMES as readonly (string | null)[]).includes(name) ? (name as CrmModuleName) : null;
@@ -116,8 +119,10 @@ export class BackupResolver {
     @Root() event: BackupEventPayload,
     @Ctx() ctx: GraphQLContext,
   ): Promise<BackupEventView> {
-    // The payload names the backup; what the viewer sees is loaded now, within the viewer's organization.
-    const backup = await ctx.services.backups.get(ctx.viewer.organizationId, event.backupId);
+    // The payload names the backup; what the viewer sees is loaded now, within the viewer's organization, once
+    // per event for all of this process's subscribers (they would each read the same row).
+    const organizationId = ctx.viewer.organizationId;
+    const backup = await eventBackups.get(event, organizationId, () => ctx.services.backups.get(organizationId, event.backupId));
     if (!backup) throw notFound('backup');
     return { kind: event.kind as BackupEventView['kind'], backup, at: new Date(event.at) };
   }

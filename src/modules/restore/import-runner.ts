@@ -76,7 +76,7 @@ export class ImportRun {
   ) {
     this.keptErrors = job.errors.length;
     this.lastCheckpoint = job.checkpoint;
-    this.throttle = new ProgressThrottle(deps.options.progressIntervalMs, Number.POSITIVE_INFINITY);
+    this.throttle = new ProgressThrottle(deps.options.progressIntervalMs, Number.POSITIVE_INFINITY, deps.options.progressIntervalMs);
   }
 
   async execute(): Promise<void> {
