@@ -1,7 +1,7 @@
 /**
  * For bench/retention.ts --explain: EXPLAIN (ANALYZE, BUFFERS) of the sweep's own batch statements (the
  * repository functions themselves, through a Queryable that prefixes EXPLAIN), on one batch from the middle of
- * the organization's records, in a transaction that is rolled back. Also the once-per-sweep orphan-vault cleanup.
+ * the organization's records, in a transaction that is rolled back.
  * A plan that sorts, counts or scans the whole table per batch is what makes a sweep slower per batch at 10M.
  */
 import type pg from 'pg';
@@ -36,7 +36,6 @@ export async function explainBatches(pool: pg.Pool, t: ExplainTarget, log: (line
       const reason = 'retention masking period ended';
       await show(log, 'DELETE batch', () => sweepRepo.deleteBatch(explain, 'CONTACTS', t.organizationId, page, t.now, reason));
     }
-    await show(log, 'orphan vault cleanup (once per sweep)', () => sweepRepo.deleteOrphanVaultEntries(explain, 'CONTACTS', t.organizationId));
   } finally {
     await client.query('rollback');
     client.release();

@@ -138,7 +138,10 @@ export async function maskRows(
   return result.rowCount ?? 0;
 }
 
-/** Deletes the next records whose deletion date has come, their vault entries, and leaves tombstones. */
+/**
+ * Deletes the next records whose deletion date has come and leaves tombstones. Their vault entries go with them
+ * (the database's `*_forget_vault` triggers, migration 0007).
+ */
 export async function deleteBatch(
   db: Queryable,
   module: RetentionModule,
@@ -155,10 +158,6 @@ export async function deleteBatch(
        order by created_at, id limit $4 for update skip locked
      ), gone as (
        delete from ${table} t using batch where t.organization_id = $1 and t.id = batch.id returning t.id, t.created_at
-     ), vault as (
-       -- = any(array(...)): primary-key probes whatever the planner thinks of the vault's size.
-       delete from retention_vault v
-       where v.organization_id = $1 and v.module = $6 and v.record_id = any(array(select id from gone))
      ), tomb as (
        insert into tombstones (organization_id, module, record_id, deleted_at, reason)
        select $1, $6, id, $5, $7 from gone on conflict do nothing
@@ -172,20 +171,6 @@ export async function deleteBatch(
 /** Fresh planner statistics for the vault and the module's table after a large masking pass. */
 export async function analyzeAfterMasking(db: Queryable, module: RetentionModule): Promise<void> {
   await db.query(`analyze retention_vault, ${MODULES[module].table}`);
-}
-
-/**
- * Vault entries whose record is gone some other way (an admin deleted a masked record): the originals of a
- * record that no longer exists must not outlive it.
- */
-export async function deleteOrphanVaultEntries(db: Queryable, module: RetentionModule, organizationId?: string): Promise<number> {
-  const result = await db.query(
-    `delete from retention_vault v
-     where v.module = $1 and ($2::uuid is null or v.organization_id = $2)
-       and not exists (select 1 from ${MODULES[module].table} r where r.organization_id = v.organization_id and r.id = v.record_id)`,
-    [module, organizationId ?? null],
-  );
-  return result.rowCount ?? 0;
 }
 
 /**

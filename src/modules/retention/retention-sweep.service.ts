@@ -78,7 +78,6 @@ export class RetentionSweeper {
         if (pass === 'MASK' && n >= ANALYZE_AFTER) await sweepRepo.analyzeAfterMasking(this.deps.pool, target.module);
       }
     }
-    for (const module of RETENTION_MODULES) await sweepRepo.deleteOrphanVaultEntries(this.deps.pool, module, opts.organizationId);
     for (const [organizationId, counts] of byOrg) {
       await this.announceSwept(organizationId, counts);
       await this.notifySummary(organizationId, counts);
