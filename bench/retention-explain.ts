@@ -29,7 +29,8 @@ export async function explainBatches(pool: pg.Pool, t: ExplainTarget, log: (line
       await show(log, 'lock a MASK batch', () => sweepRepo.lockMaskBatch(explain, 'CONTACTS', t.organizationId, page, t.now));
       const locked = await sweepRepo.lockMaskBatch(client, 'CONTACTS', t.organizationId, page, t.now);
       const ids = locked.map((r) => r.id);
-      await show(log, 'mask the locked rows', () => sweepRepo.maskRows(explain, 'CONTACTS', t.organizationId, ids, t.now));
+      const rowIds = locked.map((r) => r.rowId);
+      await show(log, 'mask the locked rows', () => sweepRepo.maskRows(explain, 'CONTACTS', t.organizationId, rowIds, t.now));
       const entries = ids.map((recordId) => ({ recordId, ciphertext: Buffer.alloc(160, 7) }));
       await show(log, 'insert the vault entries', () => sweepRepo.insertVaultEntries(explain, t.organizationId, 'CONTACTS', entries, t.now));
     } else {

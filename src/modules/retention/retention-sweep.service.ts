@@ -138,11 +138,11 @@ export class RetentionSweeper {
   ): Promise<sweepRepo.Processed[]> {
     const rows = await sweepRepo.lockMaskBatch(client, module, organizationId, page, now);
     if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
     // The originals are in hand: PostgreSQL rewrites the rows while this process encrypts (2 cores, both busy).
     // The query's failure is kept as a value, so it is neither unhandled nor lost while encryption runs.
-    const masking = sweepRepo.maskRows(client, module, organizationId, ids, now).then(
-      () => undefined,
+    const masking = sweepRepo.maskRows(client, module, organizationId, rows.map((r) => r.rowId), now).then(
+      // Every locked row is rewritten, or the batch rolls back: a vault entry must never stand beside an unmasked row.
+      (n) => (n === rows.length ? undefined : new Error(`masked ${n} of ${rows.length} locked ${MODULES[module].table} rows`)),
       (error: unknown) => error,
     );
     let entries: { recordId: string; ciphertext: Buffer }[];
