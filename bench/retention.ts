@@ -12,12 +12,13 @@
  * time a batch held its row locks, and met/MISSED for "≤ 3× the same work" and "longest lock ≤ 1 s".
  * Compare "mean batch ms" between two sizes (e.g. 100k and 1M): it must stay flat.
  *
- *   node --import tsx bench/retention.ts [--rows 1000000] [--action mask|delete|both] [--batch 2000] [--explain]
+ *   node --import tsx bench/retention.ts [--rows 1000000] [--action mask|delete|both] [--batch N] [--explain]
  *        [--recompute]
  *
  *   --action mask    records due for masking; the MASK pass.
  *   --action delete  records seeded already masked (vault rows of the real size, not decryptable); the DELETE pass.
  *   --action both    (default) mask, then delete what the sweep masked.
+ *   --batch N        a fixed batch size (default: the service's, sized by the time each batch takes).
  *   --explain        before each sweep, EXPLAIN (ANALYZE, BUFFERS) of one batch from the middle of the table, in a
  *                    transaction rolled back: the plans that must not grow with the table.
  *   --recompute      also the dates recompute (a policy change) against one UPDATE setting the same dates.
@@ -33,7 +34,8 @@ import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { MODULES } from '../src/modules/crm/crm.modules.ts';
 import { maskSqlExpressions, PERSONAL_FIELDS } from '../src/modules/retention/masking.ts';
-import { SWEEP_BATCH, type SweepBatchReport } from '../src/modules/retention/retention-sweep.service.ts';
+import type { SweepBatchReport } from '../src/modules/retention/retention-sweep.service.ts';
+import { SWEEP_BATCH, TARGET_LOCK_MS as BATCH_TARGET_MS } from '../src/modules/retention/sweep-batch-size.ts';
 import { ManualClock } from '../src/shared/clock.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { explainBatches } from './retention-explain.ts';
@@ -48,10 +50,11 @@ const { values: args } = parseArgs({
   },
 });
 const ROWS = Number(args.rows);
-const BATCH = args.batch ? Number(args.batch) : SWEEP_BATCH;
+/** A fixed batch size, or undefined: the service's own (sized by time). */
+const BATCH = args.batch === undefined ? undefined : Number(args.batch);
 const ACTION = args.action;
 if (!Number.isInteger(ROWS) || ROWS < 1) throw new Error('--rows must be a positive integer');
-if (!Number.isInteger(BATCH) || BATCH < 1) throw new Error('--batch must be a positive integer');
+if (BATCH !== undefined && (!Number.isInteger(BATCH) || BATCH < 1)) throw new Error('--batch must be a positive integer');
 if (ACTION !== 'mask' && ACTION !== 'delete' && ACTION !== 'both') throw new Error('--action must be mask, delete or both');
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const TARGET_RATIO = 3;
@@ -142,11 +145,11 @@ async function measureRecompute(app: App, orgs: Orgs): Promise<Row> {
 
 async function measure(app: App, orgs: Orgs, pass: Pass): Promise<Row> {
   const pool = app.services.pool;
-  if (args.explain) await explainBatches(pool, { organizationId: orgs.sweep, pass, rows: ROWS, batch: BATCH, now: pass === 'MASK' ? MASK_AT : DELETE_AT }, log);
+  if (args.explain) await explainBatches(pool, { organizationId: orgs.sweep, pass, rows: ROWS, batch: BATCH ?? SWEEP_BATCH, now: pass === 'MASK' ? MASK_AT : DELETE_AT }, log);
   const batches: SweepBatchReport[] = [];
   await pool.query('checkpoint'); // each side starts without the other's dirty pages to write
   let started = performance.now();
-  const result = await app.services.retention.sweep({ organizationId: orgs.sweep, batchSize: BATCH, onBatch: (b) => batches.push(b) });
+  const result = await app.services.retention.sweep({ organizationId: orgs.sweep, ...(BATCH === undefined ? {} : { batchSize: BATCH }), onBatch: (b) => batches.push(b) });
   const sweepS = seconds(started);
   const done = pass === 'MASK' ? result.masked : result.deleted;
   if (done !== ROWS) throw new Error(`sweep ${pass} handled ${done} of ${ROWS} records`);
@@ -226,8 +229,9 @@ async function configure(pool: pg.Pool, organizationId: string): Promise<void> {
 }
 
 function print(rows: Row[]): void {
-  log(`\n${ROWS.toLocaleString('en')} contacts, sweep batch ${BATCH}; baseline: the same work in one statement`);
-  log('phase              sweep s   baseline s   ratio      batches   mean batch ms (first / last tenth)   longest lock');
+  const sizing = BATCH === undefined ? `sized by time (from ${SWEEP_BATCH}, aiming at ${BATCH_TARGET_MS} ms)` : `fixed at ${BATCH}`;
+  log(`\n${ROWS.toLocaleString('en')} contacts, sweep batches ${sizing}; baseline: the same work in one statement`);
+  log('phase              sweep s   baseline s   ratio      batches   records/batch min–max   mean batch ms (first / last tenth)   longest lock');
   for (const r of rows) {
     const ratio = r.sweepS / r.baselineS;
     const ms = r.batches.map((b) => b.lockMs);
@@ -236,7 +240,7 @@ function print(rows: Row[]): void {
     const spread = ms.length > 0 ? `${mean(ms).toFixed(0)} (${mean(ms.slice(0, tenth)).toFixed(0)} / ${mean(ms.slice(-tenth)).toFixed(0)})` : '-';
     log(
       `${r.phase.padEnd(17)} ${r.sweepS.toFixed(2).padStart(8)}   ${r.baselineS.toFixed(2).padStart(10)}   ${ratio.toFixed(2).padStart(5)}×` +
-        `   ${String(ms.length || '-').padStart(8)}   ${spread.padStart(34)}   ${Number.isNaN(longest) ? '-' : `${longest.toFixed(0)} ms`}`,
+        `   ${String(ms.length || '-').padStart(8)}   ${sizes(r.batches).padStart(21)}   ${spread.padStart(34)}   ${Number.isNaN(longest) ? '-' : `${longest.toFixed(0)} ms`}`,
     );
   }
   for (const r of rows.filter((x) => x.batches.length > 0)) {
@@ -245,6 +249,12 @@ function print(rows: Row[]): void {
     log(`${r.phase}: ${ratio.toFixed(2)}× the same work in one statement (target ≤ ${TARGET_RATIO}×): ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}`);
     log(`${r.phase}: longest batch lock ${longest.toFixed(0)} ms (target ≤ ${TARGET_LOCK_MS} ms): ${longest <= TARGET_LOCK_MS ? 'met' : 'MISSED'}`);
   }
+}
+
+function sizes(batches: SweepBatchReport[]): string {
+  if (batches.length === 0) return '-';
+  const counts = batches.map((b) => b.count);
+  return `${Math.min(...counts)}–${Math.max(...counts)}`;
 }
 
 function mean(values: number[]): number {

@@ -13,6 +13,7 @@ import * as sweepRepo from './retention-sweep.repository.ts';
 import * as repo from './retention.repository.ts';
 import { runInTransaction } from './retention.repository.ts';
 import type { RetentionDeps } from './retention.service.ts';
+import { nextBatchSize, SWEEP_BATCH } from './sweep-batch-size.ts';
 import { createVaultCipher, type VaultCipher } from './vault-crypto.ts';
 
 export interface SweepResult {
@@ -35,13 +36,11 @@ export interface SweepBatchReport {
 export interface SweepOptions {
   /** Only this organization; default every organization with retention on. */
   organizationId?: string;
-  /** Records per batch (one transaction each). */
+  /** Records per batch (one transaction each); default: sized by time, starting at SWEEP_BATCH (sweep-batch-size.ts). */
   batchSize?: number;
   onBatch?: (report: SweepBatchReport) => void;
 }
 
-/** Records per sweep batch: measured to hold row locks well under a second (bench/retention.ts). */
-export const SWEEP_BATCH = 2_000;
 const ANALYZE_AFTER = 10_000;
 const PAST = { EXPIRE: 'expired', MASK: 'masked', DELETE: 'deleted' } as const;
 export type Counts = Record<RetentionModule, SweepResult>;
@@ -89,7 +88,7 @@ export class RetentionSweeper {
 
   /** One pass over a module, batch after batch, each its own short transaction. */
   private async runPass(target: sweepRepo.SweepTarget, pass: SweepPass, now: Date, opts: SweepOptions): Promise<number> {
-    const limit = opts.batchSize ?? SWEEP_BATCH;
+    let limit = opts.batchSize ?? SWEEP_BATCH;
     let after = FIRST_PAGE;
     let done = 0;
     for (;;) {
@@ -103,12 +102,14 @@ export class RetentionSweeper {
         return rows;
       });
       if (processed === undefined) break;
+      const lockMs = performance.now() - started;
       if (processed.length > 0) {
         done += processed.length;
-        opts.onBatch?.({ ...target, pass, count: processed.length, lockMs: performance.now() - started });
+        opts.onBatch?.({ ...target, pass, count: processed.length, lockMs });
       }
       if (processed.length < limit) break;
       after = cursorAfter(processed);
+      if (opts.batchSize === undefined) limit = nextBatchSize(limit, lockMs);
     }
     return done;
   }
