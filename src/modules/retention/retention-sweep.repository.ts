@@ -158,11 +158,13 @@ export async function deleteBatch(
   const table = MODULES[module].table;
   const { rows } = await db.query<Processed>(
     `with batch as (
-       select id from ${table}
+       select ctid from ${table}
        where organization_id = $1 and ${AFTER_CURSOR} and deletes_at <= $5 and not legal_hold
        order by created_at, id limit $4 for update skip locked
      ), gone as (
-       delete from ${table} t using batch where t.organization_id = $1 and t.id = batch.id returning t.id, t.created_at
+       -- By ctid (locked above, so it cannot change): a TID probe per row instead of a primary-key descent.
+       delete from ${table} t where t.ctid = any(array(select ctid from batch)) and t.organization_id = $1
+       returning t.id, t.created_at
      ), tomb as (
        insert into tombstones (organization_id, module, record_id, deleted_at, reason)
        select $1, $6, id, $5, $7 from gone on conflict do nothing
