@@ -72,8 +72,9 @@ export class RetentionSweeper {
         const n = await this.runPass(target, pass, now, opts);
         counts[target.module][PAST[pass]] += n;
         total[PAST[pass]] += n;
-        // A big MASK pass fills the vault faster than autovacuum re-samples it; with stale statistics (an
-        // "empty" vault) the planner would scan the whole vault for every batch of a later DELETE pass.
+        // A big MASK pass changes the module's states and fills the vault faster than autovacuum re-samples
+        // them; with stale statistics (every record ACTIVE, an "empty" vault) the planner would choose the next
+        // passes' batch plans for data that is no longer there.
         if (pass === 'MASK' && n >= ANALYZE_AFTER) await sweepRepo.analyzeAfterMasking(this.deps.pool, target.module);
       }
     }
