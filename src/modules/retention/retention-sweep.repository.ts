@@ -62,7 +62,8 @@ export async function expireBatch(
   return rows;
 }
 
-export type PersonalValues = Processed & Partial<Record<PersonalField, string | null>>;
+/** A locked record's personal fields, and where its row lies (`ctid`, stable while this transaction holds the lock). */
+export type PersonalValues = Processed & { rowId: string } & Partial<Record<PersonalField, string | null>>;
 
 /**
  * Locks the next records due for masking and returns their personal fields. Records whose deletion date has
@@ -77,7 +78,7 @@ export async function lockMaskBatch(
 ): Promise<PersonalValues[]> {
   const fields = PERSONAL_FIELDS[module].map((f) => `${MODULES[module].fields[f]!.column} as "${f}"`).join(', ');
   const { rows } = await db.query<PersonalValues>(
-    `select id, created_at as "createdAt", ${fields} from ${MODULES[module].table}
+    `select id, created_at as "createdAt", ctid::text as "rowId", ${fields} from ${MODULES[module].table}
      where organization_id = $1 and ${AFTER_CURSOR} and retention_state in ('ACTIVE', 'EXPIRED')
        and retention_ends_at <= $5 and (deletes_at is null or deletes_at > $5) and not legal_hold
      order by created_at, id limit $4 for update skip locked`,
@@ -121,24 +122,31 @@ export async function insertVaultEntries(
   );
 }
 
-/** Rewrites the personal fields of locked rows as masked renderings (masking.ts, same text as in TS). */
+/**
+ * Rewrites the personal fields of locked rows as masked renderings (masking.ts, same text as in TS). The rows are
+ * found by their ctid (a TID scan: no primary-key descent per row, whose random uuid order misses the buffer cache
+ * more as the table grows); the locks taken by lockMaskBatch keep every ctid valid until the transaction ends.
+ */
 export async function maskRows(
   db: Queryable,
   module: RetentionModule,
   organizationId: string,
-  ids: string[],
+  rowIds: string[],
   now: Date,
 ): Promise<number> {
   const sets = Object.entries(maskSqlExpressions(module)).map(([column, expression]) => `${column} = ${expression}`);
   const result = await db.query(
     `update ${MODULES[module].table} set ${sets.join(', ')}, retention_state = 'MASKED', masked_at = $3
-     where organization_id = $1 and id = any($2::uuid[])`,
-    [organizationId, ids, now],
+     where ctid = any($2::tid[]) and organization_id = $1`,
+    [organizationId, rowIds, now],
   );
   return result.rowCount ?? 0;
 }
 
-/** Deletes the next records whose deletion date has come, their vault entries, and leaves tombstones. */
+/**
+ * Deletes the next records whose deletion date has come and leaves tombstones. Their vault entries go with them
+ * (the database's `*_forget_vault` triggers, migration 0007).
+ */
 export async function deleteBatch(
   db: Queryable,
   module: RetentionModule,
@@ -150,15 +158,13 @@ export async function deleteBatch(
   const table = MODULES[module].table;
   const { rows } = await db.query<Processed>(
     `with batch as (
-       select id from ${table}
+       select ctid from ${table}
        where organization_id = $1 and ${AFTER_CURSOR} and deletes_at <= $5 and not legal_hold
        order by created_at, id limit $4 for update skip locked
      ), gone as (
-       delete from ${table} t using batch where t.organization_id = $1 and t.id = batch.id returning t.id, t.created_at
-     ), vault as (
-       -- = any(array(...)): primary-key probes whatever the planner thinks of the vault's size.
-       delete from retention_vault v
-       where v.organization_id = $1 and v.module = $6 and v.record_id = any(array(select id from gone))
+       -- By ctid (locked above, so it cannot change): a TID probe per row instead of a primary-key descent.
+       delete from ${table} t where t.ctid = any(array(select ctid from batch)) and t.organization_id = $1
+       returning t.id, t.created_at
      ), tomb as (
        insert into tombstones (organization_id, module, record_id, deleted_at, reason)
        select $1, $6, id, $5, $7 from gone on conflict do nothing
@@ -172,20 +178,6 @@ export async function deleteBatch(
 /** Fresh planner statistics for the vault and the module's table after a large masking pass. */
 export async function analyzeAfterMasking(db: Queryable, module: RetentionModule): Promise<void> {
   await db.query(`analyze retention_vault, ${MODULES[module].table}`);
-}
-
-/**
- * Vault entries whose record is gone some other way (an admin deleted a masked record): the originals of a
- * record that no longer exists must not outlive it.
- */
-export async function deleteOrphanVaultEntries(db: Queryable, module: RetentionModule, organizationId?: string): Promise<number> {
-  const result = await db.query(
-    `delete from retention_vault v
-     where v.module = $1 and ($2::uuid is null or v.organization_id = $2)
-       and not exists (select 1 from ${MODULES[module].table} r where r.organization_id = v.organization_id and r.id = v.record_id)`,
-    [module, organizationId ?? null],
-  );
-  return result.rowCount ?? 0;
 }
 
 /**

@@ -13,6 +13,7 @@ import * as sweepRepo from './retention-sweep.repository.ts';
 import * as repo from './retention.repository.ts';
 import { runInTransaction } from './retention.repository.ts';
 import type { RetentionDeps } from './retention.service.ts';
+import { nextBatchSize, SWEEP_BATCH } from './sweep-batch-size.ts';
 import { createVaultCipher, type VaultCipher } from './vault-crypto.ts';
 
 export interface SweepResult {
@@ -35,13 +36,11 @@ export interface SweepBatchReport {
 export interface SweepOptions {
   /** Only this organization; default every organization with retention on. */
   organizationId?: string;
-  /** Records per batch (one transaction each). */
+  /** Records per batch (one transaction each); default: sized by time, starting at SWEEP_BATCH (sweep-batch-size.ts). */
   batchSize?: number;
   onBatch?: (report: SweepBatchReport) => void;
 }
 
-/** Records per sweep batch: measured to hold row locks well under a second (bench/retention.ts). */
-export const SWEEP_BATCH = 2_000;
 const ANALYZE_AFTER = 10_000;
 const PAST = { EXPIRE: 'expired', MASK: 'masked', DELETE: 'deleted' } as const;
 export type Counts = Record<RetentionModule, SweepResult>;
@@ -73,12 +72,12 @@ export class RetentionSweeper {
         const n = await this.runPass(target, pass, now, opts);
         counts[target.module][PAST[pass]] += n;
         total[PAST[pass]] += n;
-        // A big MASK pass fills the vault faster than autovacuum re-samples it; with stale statistics (an
-        // "empty" vault) the planner would scan the whole vault for every batch of a later DELETE pass.
+        // A big MASK pass changes the module's states and fills the vault faster than autovacuum re-samples
+        // them; with stale statistics (every record ACTIVE, an "empty" vault) the planner would choose the next
+        // passes' batch plans for data that is no longer there.
         if (pass === 'MASK' && n >= ANALYZE_AFTER) await sweepRepo.analyzeAfterMasking(this.deps.pool, target.module);
       }
     }
-    for (const module of RETENTION_MODULES) await sweepRepo.deleteOrphanVaultEntries(this.deps.pool, module, opts.organizationId);
     for (const [organizationId, counts] of byOrg) {
       await this.announceSwept(organizationId, counts);
       await this.notifySummary(organizationId, counts);
@@ -90,7 +89,7 @@ export class RetentionSweeper {
 
   /** One pass over a module, batch after batch, each its own short transaction. */
   private async runPass(target: sweepRepo.SweepTarget, pass: SweepPass, now: Date, opts: SweepOptions): Promise<number> {
-    const limit = opts.batchSize ?? SWEEP_BATCH;
+    let limit = opts.batchSize ?? SWEEP_BATCH;
     let after = FIRST_PAGE;
     let done = 0;
     for (;;) {
@@ -104,12 +103,14 @@ export class RetentionSweeper {
         return rows;
       });
       if (processed === undefined) break;
+      const lockMs = performance.now() - started;
       if (processed.length > 0) {
         done += processed.length;
-        opts.onBatch?.({ ...target, pass, count: processed.length, lockMs: performance.now() - started });
+        opts.onBatch?.({ ...target, pass, count: processed.length, lockMs });
       }
       if (processed.length < limit) break;
       after = cursorAfter(processed);
+      if (opts.batchSize === undefined) limit = nextBatchSize(limit, lockMs);
     }
     return done;
   }
@@ -139,11 +140,11 @@ export class RetentionSweeper {
   ): Promise<sweepRepo.Processed[]> {
     const rows = await sweepRepo.lockMaskBatch(client, module, organizationId, page, now);
     if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
     // The originals are in hand: PostgreSQL rewrites the rows while this process encrypts (2 cores, both busy).
     // The query's failure is kept as a value, so it is neither unhandled nor lost while encryption runs.
-    const masking = sweepRepo.maskRows(client, module, organizationId, ids, now).then(
-      () => undefined,
+    const masking = sweepRepo.maskRows(client, module, organizationId, rows.map((r) => r.rowId), now).then(
+      // Every locked row is rewritten, or the batch rolls back: a vault entry must never stand beside an unmasked row.
+      (n) => (n === rows.length ? undefined : new Error(`masked ${n} of ${rows.length} locked ${MODULES[module].table} rows`)),
       (error: unknown) => error,
     );
     let entries: { recordId: string; ciphertext: Buffer }[];
