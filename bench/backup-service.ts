@@ -94,6 +94,13 @@ export class WorkerProcess {
     return procStatusMb(this.#child.pid!, 'VmHWM');
   }
 
+  /** CPU time the process has used so far, all threads (zlib's thread pool included), in seconds. */
+  cpuSeconds(): number {
+    // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in clock ticks (100/s).
+    const fields = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
   /** SIGTERM (the service drains and exits; a --cpu-prof profile is written on the way out). */
   async stop(): Promise<void> {
     if (this.#child.exitCode !== null) return;

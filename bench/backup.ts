@@ -54,6 +54,8 @@ interface PhaseResult {
   peakRssMb: number;
   /** Backup only: started_at → finished_at on the row (without the wait for a worker to take the job). */
   runnerMs?: number;
+  /** CPU seconds of the measuring process (all threads; the backup: the worker process's) during the phase: steadier than wall time on a loaded machine. */
+  cpuS?: number;
   /** Backup only: RSS of the idle worker process before the backup starts. */
   idleRssMb?: number;
 }
@@ -67,12 +69,15 @@ async function copyPhase(dbUrl: string, organizationId: string): Promise<PhaseRe
   const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'bench-copy-')), 'contacts.csv.gz');
   try {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const sql = `COPY (${moduleSelectSql('CONTACTS', `'${organizationId}'::uuid`)}) TO STDOUT WITH (FORMAT csv, HEADER true)`;
     const out = createWriteStream(file);
     await pipeline(client.query(copyTo(sql)), createGzip({ level: 1 }), out);
     const wallMs = performance.now() - started;
     const { rows } = await client.query<{ n: string }>('select count(*) as n from contacts where organization_id = $1', [organizationId]);
-    return { phase: 'copy', records: Number(rows[0]!.n), wallMs, bytes: out.bytesWritten, peakRssMb: peakRssMb() };
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    return { phase: 'copy', records: Number(rows[0]!.n), wallMs, bytes: out.bytesWritten, peakRssMb: peakRssMb(), cpuS };
   } finally {
     await client.end();
     await fs.rm(path.dirname(file), { recursive: true, force: true });
@@ -106,8 +111,10 @@ async function backupPhase(api: Api, dbUrl: string, storageDir: string, org: See
   const profileDir = args.profile ? path.resolve(args.profile) : undefined;
   const worker = await WorkerProcess.start({ databaseUrl: dbUrl, storageDir, profileDir });
   try {
+    const cpuBefore = worker.cpuSeconds();
     const timing = await timeBackup(api, org);
-    return { phase: 'backup', ...timing, peakRssMb: worker.peakRssMb(), idleRssMb: worker.idleRssMb };
+    const cpuS = worker.cpuSeconds() - cpuBefore;
+    return { phase: 'backup', ...timing, peakRssMb: worker.peakRssMb(), idleRssMb: worker.idleRssMb, cpuS };
   } finally {
     await worker.stop();
   }
@@ -165,6 +172,7 @@ function report(results: Result[]): void {
         `${fmt(r.rows).padEnd(10)} ${label.padEnd(30)} ${fmt(p.wallMs / 1000, 2).padStart(6)}   ${fmt(p.records / (p.wallMs / 1000)).padStart(9)}   ${fmt(p.bytes / 1e6, 1).padStart(9)}   ${fmt(p.peakRssMb).padStart(11)}`,
       );
     }
+    console.log(`${''.padEnd(10)} process CPU: (a) ${fmt(r.copy.cpuS ?? 0, 2)} s, (b) ${fmt(r.backup.cpuS ?? 0, 2)} s (PostgreSQL's own CPU not included)`);
     const runner = r.backup.runnerMs === undefined ? '' : ` (runner alone ${fmt(r.backup.runnerMs / 1000, 2)} s, ratio ${fmt(r.backup.runnerMs / r.copy.wallMs, 1)}×)`;
     console.log(`${''.padEnd(10)} ratio b/a: ${fmt(r.backup.wallMs / r.copy.wallMs, 1)}×${runner}; worker process idle RSS ${fmt(r.backup.idleRssMb ?? 0)} MB`);
   }
