@@ -3,7 +3,7 @@
  * runs it, and one backup requested through the service and timed to COMPLETED.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -99,6 +99,27 @@ export class WorkerProcess {
     // Fields 14 and 15 of /proc/PID/stat (after the parenthesised name): utime and stime in clock ticks (100/s).
     const fields = readFileSync(`/proc/${this.#child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+
+  /**
+   * CPU seconds so far per thread kind (by thread name: the main thread, the export worker, libuv's pool where zlib
+   * deflates, V8's GC helpers): where the backup's CPU goes, the zlib share included, which a JS profile misses.
+   */
+  cpuByThread(): Map<string, number> {
+    const byName = new Map<string, number>();
+    const dir = `/proc/${this.#child.pid}/task`;
+    for (const tid of readdirSync(dir)) {
+      try {
+        const stat = readFileSync(`${dir}/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+        const label = tid === String(this.#child.pid) ? 'main' : name;
+        byName.set(label, (byName.get(label) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return byName;
   }
 
   /** SIGTERM (the service drains and exits; a --cpu-prof profile is written on the way out). */

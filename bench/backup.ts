@@ -56,6 +56,8 @@ interface PhaseResult {
   runnerMs?: number;
   /** CPU seconds of the measuring process (all threads; the backup: the worker process's) during the phase: steadier than wall time on a loaded machine. */
   cpuS?: number;
+  /** Backup only: the worker process's CPU during the backup by thread kind. */
+  threads?: string;
   /** Backup only: RSS of the idle worker process before the backup starts. */
   idleRssMb?: number;
 }
@@ -112,9 +114,16 @@ async function backupPhase(api: Api, dbUrl: string, storageDir: string, org: See
   const worker = await WorkerProcess.start({ databaseUrl: dbUrl, storageDir, profileDir });
   try {
     const cpuBefore = worker.cpuSeconds();
+    const threadsBefore = worker.cpuByThread();
     const timing = await timeBackup(api, org);
     const cpuS = worker.cpuSeconds() - cpuBefore;
-    return { phase: 'backup', ...timing, peakRssMb: worker.peakRssMb(), idleRssMb: worker.idleRssMb, cpuS };
+    const perThread = [...worker.cpuByThread()].map(([name, s]) => [name, s - (threadsBefore.get(name) ?? 0)] as const);
+    // The export's worker thread has ended by now: its CPU is what the live threads do not account for.
+    const ended = cpuS - perThread.reduce((sum, [, s]) => sum + s, 0);
+    const threads = [...perThread.filter(([, s]) => s > 0), ['ended threads (the export worker)', ended] as const]
+      .map(([name, s]) => `${name} ${fmt(s, 2)} s`)
+      .join(', ');
+    return { phase: 'backup', ...timing, peakRssMb: worker.peakRssMb(), idleRssMb: worker.idleRssMb, cpuS, threads };
   } finally {
     await worker.stop();
   }
@@ -173,6 +182,7 @@ function report(results: Result[]): void {
       );
     }
     console.log(`${''.padEnd(10)} process CPU: (a) ${fmt(r.copy.cpuS ?? 0, 2)} s, (b) ${fmt(r.backup.cpuS ?? 0, 2)} s (PostgreSQL's own CPU not included)`);
+    if (r.backup.threads) console.log(`${''.padEnd(10)} worker CPU by thread: ${r.backup.threads}`);
     const runner = r.backup.runnerMs === undefined ? '' : ` (runner alone ${fmt(r.backup.runnerMs / 1000, 2)} s, ratio ${fmt(r.backup.runnerMs / r.copy.wallMs, 1)}×)`;
     console.log(`${''.padEnd(10)} ratio b/a: ${fmt(r.backup.wallMs / r.copy.wallMs, 1)}×${runner}; worker process idle RSS ${fmt(r.backup.idleRssMb ?? 0)} MB`);
   }
