@@ -64,9 +64,13 @@ export class WorkerProcess {
     this.idleRssMb = idleRssMb;
   }
 
-  static async start(opts: { databaseUrl: string; storageDir: string; profileDir?: string }): Promise<WorkerProcess> {
+  static async start(opts: { databaseUrl: string; storageDir: string; profileDir?: string; extraFlags?: string[] }): Promise<WorkerProcess> {
     if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first`);
-    const flags = ['--max-semi-space-size=8', ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [])];
+    const flags = [
+      '--max-semi-space-size=8',
+      ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
+      ...(opts.extraFlags ?? []),
+    ];
     const child = spawn(process.execPath, [...flags, MAIN_JS, 'serve', '--role', 'worker'], {
       env: {
         ...process.env,
