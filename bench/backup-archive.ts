@@ -105,10 +105,14 @@ async function seed(url: string, rows: number, smallRows: number): Promise<{ big
     await runMigrations(pool);
     const big = randomUUID();
     const small = randomUUID();
-    const owner = randomUUID();
+    const [bigOwner, smallOwner] = [randomUUID(), randomUUID()];
     await pool.query("insert into organizations (id, name) values ($1, 'Bench Big'), ($2, 'Bench Small')", [big, small]);
-    await pool.query("insert into users (id, organization_id, email, role) values ($1, $2, 'owner@example.com', 'ADMIN')", [owner, big]);
-    for (const [org, count] of [[big, rows], [small, smallRows]] as const) {
+    // An owner in each organization: since ids are organization-scoped, a contact's owner must be of its own org.
+    await pool.query(
+      "insert into users (id, organization_id, email, role) values ($1, $2, 'owner@example.com', 'ADMIN'), ($3, $4, 'owner@example.com', 'ADMIN')",
+      [bigOwner, big, smallOwner, small],
+    );
+    for (const [org, owner, count] of [[big, bigOwner, rows], [small, smallOwner, smallRows]] as const) {
       // Realistic shapes: quoted fields (comma, quote, newline), a third without owner, half with retention dates.
       await pool.query(
         `insert into contacts (organization_id, owner_id, created_at, updated_at, first_name, last_name, email, phone,

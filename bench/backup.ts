@@ -1,14 +1,22 @@
 /**
- * Backup benchmark: N contacts in a fresh database; measures, each in a process of its own (so peak RSS is the
- * phase's alone):
+ * Backup benchmark (issue 12, target 1): N contacts in a fresh database; measures, each in a process of its own
+ * (so peak RSS is the phase's alone):
  *   (a) baseline: `COPY (SELECT … the archive's contact columns …) TO STDOUT` through zlib (gzip level 1) to a file;
  *   (b) a full backup through the backup service: startManual → pg-boss → worker → archive (CSV + XLSX + ZIP,
- *       temporary file, rename) → COMPLETED.
- * Prints wall time, records/s and peak RSS of each, the ratio b/a, and the peak RSS of the backup at a smaller
- * size (default 100,000) next to N, which shows whether memory stays flat as the data grows.
+ *       temporary file, rename) → COMPLETED. The worker is a process of its own run as production runs it: the
+ *       compiled build, `node --max-semi-space-size=8 dist/main.js serve --role worker` (bin/crm-data-admin), with
+ *       RATE_LIMIT_PER_MINUTE=0; its peak RSS is the kernel's VmHWM of that process (all its threads). The backup
+ *       is requested by a headless api in this process. Run `npm run build` first: it measures dist/.
+ * Prints wall time, records/s, peak RSS and process CPU of each (the worker's also by thread: main, export worker,
+ * libuv's pool where zlib deflates, V8's GC helpers; PostgreSQL's CPU is not counted), the ratio b/a, and the peak
+ * RSS of the backup at a smaller size (default 100,000) next to N; the last lines are the targets: figure, baseline, ratio, met/MISSED for
+ * "backup ≤ 2.0× COPY → gzip -1", "peak RSS ≤ 200 MB" and "RSS 1M/100k ≤ 1.15×".
  *
- *   node --import tsx bench/backup.ts [--rows 1000000] [--compare 100000]
+ *   node --import tsx bench/backup.ts [--rows 1000000] [--compare 100000] [--profile DIR] [--worker-flags=--trace-gc]
  *
+ * --profile DIR: the worker process runs with --cpu-prof (a .cpuprofile per thread in DIR).
+ * --worker-flags=…: more Node flags for the worker process, space-separated; the `=` is needed for a value that
+ * starts with a dash. Node refuses some (e.g. --trace-gc) in NODE_OPTIONS. The worker's stdout is passed through.
  * Uses BENCH_DATABASE_URL (default the local PostgreSQL) and a database of its own, created and dropped.
  */
 import { spawn } from 'node:child_process';
@@ -24,6 +32,9 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { moduleSelectSql } from '../src/export/module-columns.ts';
 import { createBenchDatabase } from './bench-database.ts';
+import { createOrg, seedContacts, type SeededOrg, startHeadlessApi, timeBackup, WorkerProcess } from './backup-service.ts';
+
+type Api = Awaited<ReturnType<typeof startHeadlessApi>>;
 
 const { values: args } = parseArgs({
   options: {
@@ -33,10 +44,10 @@ const { values: args } = parseArgs({
     phase: { type: 'string' },
     db: { type: 'string' },
     org: { type: 'string' },
-    admin: { type: 'string' },
+    profile: { type: 'string' },
+    'worker-flags': { type: 'string' },
   },
 });
-const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const SELF = fileURLToPath(import.meta.url);
 
 interface PhaseResult {
@@ -47,7 +58,11 @@ interface PhaseResult {
   peakRssMb: number;
   /** Backup only: started_at → finished_at on the row (without the wait for a worker to take the job). */
   runnerMs?: number;
-  /** Backup only: RSS of the idle service (worker role) before the backup starts. */
+  /** CPU seconds of the measuring process (all threads; the backup: the worker process's) during the phase: steadier than wall time on a loaded machine. */
+  cpuS?: number;
+  /** Backup only: the worker process's CPU during the backup by thread kind. */
+  threads?: string;
+  /** Backup only: RSS of the idle worker process before the backup starts. */
   idleRssMb?: number;
 }
 
@@ -60,50 +75,18 @@ async function copyPhase(dbUrl: string, organizationId: string): Promise<PhaseRe
   const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'bench-copy-')), 'contacts.csv.gz');
   try {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const sql = `COPY (${moduleSelectSql('CONTACTS', `'${organizationId}'::uuid`)}) TO STDOUT WITH (FORMAT csv, HEADER true)`;
     const out = createWriteStream(file);
     await pipeline(client.query(copyTo(sql)), createGzip({ level: 1 }), out);
     const wallMs = performance.now() - started;
     const { rows } = await client.query<{ n: string }>('select count(*) as n from contacts where organization_id = $1', [organizationId]);
-    return { phase: 'copy', records: Number(rows[0]!.n), wallMs, bytes: out.bytesWritten, peakRssMb: peakRssMb() };
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    return { phase: 'copy', records: Number(rows[0]!.n), wallMs, bytes: out.bytesWritten, peakRssMb: peakRssMb(), cpuS };
   } finally {
     await client.end();
     await fs.rm(path.dirname(file), { recursive: true, force: true });
-  }
-}
-
-async function backupPhase(dbUrl: string, organizationId: string, adminId: string): Promise<PhaseResult> {
-  // Loaded here, not at the top: the baseline process must not pay for the service's modules.
-  await import('reflect-metadata');
-  const { default: pino } = await import('pino');
-  const { createApp } = await import('../src/app.ts');
-  const { loadConfig } = await import('../src/config.ts');
-  const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-backup-'));
-  const config = loadConfig({ NODE_ENV: 'test', APP_SECRET: SECRET, DATA_DIR: storage, STORAGE_DIR: storage, LOG_LEVEL: 'warn' });
-  const app = await createApp({ config, databaseUrl: dbUrl, appSecret: SECRET, role: 'worker', log: pino({ level: 'warn' }, pino.destination(2)), listen: { host: '127.0.0.1', port: 0 } });
-  try {
-    const idleRssMb = Math.round(process.memoryUsage.rss() / 1e6);
-    const started = performance.now();
-    const row = await app.services.backups.startManual({ userId: adminId, organizationId, role: 'ADMIN', email: 'bench@example.com' });
-    for (;;) {
-      const current = await app.services.backups.get(organizationId, row.id);
-      if (current && current.status !== 'PENDING' && current.status !== 'RUNNING') {
-        if (current.status !== 'COMPLETED') throw new Error(`backup ended ${current.status}: ${current.error}`);
-        return {
-          phase: 'backup',
-          records: current.processedRecords,
-          wallMs: performance.now() - started,
-          bytes: current.sizeBytes ?? 0,
-          peakRssMb: peakRssMb(),
-          runnerMs: current.finishedAt!.getTime() - current.startedAt!.getTime(),
-          idleRssMb,
-        };
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await app.close();
-    await fs.rm(storage, { recursive: true, force: true });
   }
 }
 
@@ -113,37 +96,42 @@ const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 // ---------------------------------------------------------------------------------------------------------------
 // Orchestration
 
-function runPhase(phase: string, dbUrl: string, org: { id: string; adminId: string }): Promise<PhaseResult> {
+function runCopyPhase(dbUrl: string, org: SeededOrg): Promise<PhaseResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', SELF, '--phase', phase, '--db', dbUrl, '--org', org.id, '--admin', org.adminId],
+      ['--import', 'tsx', SELF, '--phase', 'copy', '--db', dbUrl, '--org', org.id],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`phase ${phase} exited with ${code}`));
+      if (code !== 0) return reject(new Error(`phase copy exited with ${code}`));
       resolve(JSON.parse(out.trim().split('\n').at(-1)!) as PhaseResult);
     });
   });
 }
 
-async function seed(pool: pg.Pool, organizationId: string, rows: number): Promise<void> {
-  // In slices, so one statement never holds a million-row transaction's worth of WAL in flight.
-  const slice = 200_000;
-  for (let from = 1; from <= rows; from += slice) {
-    const to = Math.min(rows, from + slice - 1);
-    await pool.query(
-      `insert into contacts (organization_id, first_name, last_name, email, phone, job_title, address, notes, created_at, updated_at)
-       select $1, 'First' || g, 'Last' || g, 'contact' || g || '@example.com', '+65 6' || lpad(g::text, 7, '0'), 'Engineer',
-         g || ' Orchard Road, Singapore', case when g % 10 = 0 then '=SUM(A1)' else 'met at "expo", follow up' end,
-         timestamptz '2024-01-01' + g * interval '1 second', timestamptz '2024-01-01' + g * interval '1 second'
-       from generate_series($2::int, $3::int) g`,
-      [organizationId, from, to],
-    );
+/** A fresh worker process per size, so that its peak RSS is this backup's alone. */
+async function backupPhase(api: Api, dbUrl: string, storageDir: string, org: SeededOrg): Promise<PhaseResult> {
+  const profileDir = args.profile ? path.resolve(args.profile) : undefined;
+  const extraFlags = args['worker-flags']?.split(' ').filter(Boolean);
+  const worker = await WorkerProcess.start({ databaseUrl: dbUrl, storageDir, profileDir, extraFlags });
+  try {
+    const cpuBefore = worker.cpuSeconds();
+    const threadsBefore = worker.cpuByThread();
+    const timing = await timeBackup(api, org);
+    const cpuS = worker.cpuSeconds() - cpuBefore;
+    const perThread = [...worker.cpuByThread()].map(([name, s]) => [name, s - (threadsBefore.get(name) ?? 0)] as const);
+    // The export's worker thread has ended by now: its CPU is what the live threads do not account for.
+    const ended = cpuS - perThread.reduce((sum, [, s]) => sum + s, 0);
+    const threads = [...perThread.filter(([, s]) => s > 0), ['ended threads (the export worker)', ended] as const]
+      .map(([name, s]) => `${name} ${fmt(s, 2)} s`)
+      .join(', ');
+    return { phase: 'backup', ...timing, peakRssMb: worker.peakRssMb(), idleRssMb: worker.idleRssMb, cpuS, threads };
+  } finally {
+    await worker.stop();
   }
-  await pool.query('analyze contacts');
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -158,34 +146,39 @@ async function main(): Promise<void> {
   const database = await createBenchDatabase('crm_bench_backup');
   const dbUrl = database.url;
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  const storage = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-backup-'));
+  let api: Api | undefined;
   try {
     const { runMigrations } = await import('../src/db/migrate.ts');
     await runMigrations(pool);
-    const results: { rows: number; copy: PhaseResult; backup: PhaseResult; seedS: number }[] = [];
+    api = await startHeadlessApi(dbUrl, storage);
+    const results: Result[] = [];
     for (const size of sizes) {
-      const { rows: [org] } = await pool.query<{ id: string }>(`insert into organizations (name, timezone) values ($1, 'UTC') returning id`, [`Bench ${size}`]);
-      const { rows: [user] } = await pool.query<{ id: string }>(
-        `insert into users (organization_id, email, role, name) values ($1, $2, 'ADMIN', 'Bench') returning id`,
-        [org!.id, `bench${size}@example.com`],
-      );
+      const org = await createOrg(pool, String(size));
       const seedStart = performance.now();
-      await seed(pool, org!.id, size);
-      const seedS = (performance.now() - seedStart) / 1000;
-      console.error(`seeded ${fmt(size)} contacts in ${fmt(seedS, 1)} s; measuring…`);
-      const target = { id: org!.id, adminId: user!.id };
-      const copy = await runPhase('copy', dbUrl, target);
-      const backup = await runPhase('backup', dbUrl, target);
-      results.push({ rows: size, copy, backup, seedS });
+      await seedContacts(pool, org.id, size);
+      console.error(`seeded ${fmt(size)} contacts in ${fmt((performance.now() - seedStart) / 1000, 1)} s; measuring…`);
+      const copy = await runCopyPhase(dbUrl, org);
+      const backup = await backupPhase(api, dbUrl, storage, org);
+      results.push({ rows: size, copy, backup });
     }
     report(results);
   } finally {
+    await api?.close();
     await pool.end();
     await database.drop();
+    await fs.rm(storage, { recursive: true, force: true });
   }
 }
 
-function report(results: { rows: number; copy: PhaseResult; backup: PhaseResult }[]): void {
-  console.log(`\nbackup benchmark (${os.cpus().length} cores, Node ${process.version})`);
+interface Result {
+  rows: number;
+  copy: PhaseResult;
+  backup: PhaseResult;
+}
+
+function report(results: Result[]): void {
+  console.log(`\nbackup benchmark (${os.cpus().length} cores, Node ${process.version}, worker: compiled dist/, --max-semi-space-size=8)`);
   console.log('rows       phase                          wall s   records/s   output MB   peak RSS MB');
   for (const r of results) {
     for (const [label, p] of [['(a) COPY → gzip -1', r.copy], ['(b) backup service', r.backup]] as const) {
@@ -193,21 +186,35 @@ function report(results: { rows: number; copy: PhaseResult; backup: PhaseResult 
         `${fmt(r.rows).padEnd(10)} ${label.padEnd(30)} ${fmt(p.wallMs / 1000, 2).padStart(6)}   ${fmt(p.records / (p.wallMs / 1000)).padStart(9)}   ${fmt(p.bytes / 1e6, 1).padStart(9)}   ${fmt(p.peakRssMb).padStart(11)}`,
       );
     }
+    console.log(`${''.padEnd(10)} process CPU: (a) ${fmt(r.copy.cpuS ?? 0, 2)} s, (b) ${fmt(r.backup.cpuS ?? 0, 2)} s (PostgreSQL's own CPU not included)`);
+    if (r.backup.threads) console.log(`${''.padEnd(10)} worker CPU by thread: ${r.backup.threads}`);
     const runner = r.backup.runnerMs === undefined ? '' : ` (runner alone ${fmt(r.backup.runnerMs / 1000, 2)} s, ratio ${fmt(r.backup.runnerMs / r.copy.wallMs, 1)}×)`;
-    console.log(`${''.padEnd(10)} ratio b/a: ${fmt(r.backup.wallMs / r.copy.wallMs, 1)}×${runner}; service idle RSS ${fmt(r.backup.idleRssMb ?? 0)} MB`);
+    console.log(`${''.padEnd(10)} ratio b/a: ${fmt(r.backup.wallMs / r.copy.wallMs, 1)}×${runner}; worker process idle RSS ${fmt(r.backup.idleRssMb ?? 0)} MB`);
   }
-  if (results.length > 1) {
-    const [small, large] = [results[0]!, results.at(-1)!];
+  const large = results.at(-1)!;
+  const small = results.length > 1 ? results[0]! : undefined;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const ratio = large.backup.wallMs / large.copy.wallMs;
+  console.log('\ntargets (issue 12 #1)');
+  console.log(
+    `backup at ${fmt(large.rows)}: ${fmt(large.backup.wallMs / 1000, 2)} s; baseline COPY → gzip -1 ${fmt(large.copy.wallMs / 1000, 2)} s; ratio ${fmt(ratio, 2)}×; ≤ 2.0×: ${verdict(ratio <= 2.0)}`,
+  );
+  console.log(
+    `peak RSS of the worker process at ${fmt(large.rows)}: ${fmt(large.backup.peakRssMb)} MB; baseline (idle worker) ${fmt(large.backup.idleRssMb ?? 0)} MB; ratio ${fmt(large.backup.peakRssMb / (large.backup.idleRssMb ?? 1), 2)}×; peak RSS ≤ 200 MB: ${verdict(large.backup.peakRssMb <= 200)}`,
+  );
+  if (small) {
+    const growth = large.backup.peakRssMb / small.backup.peakRssMb;
     console.log(
-      `peak RSS of the backup: ${fmt(small.backup.peakRssMb)} MB at ${fmt(small.rows)} rows vs ${fmt(large.backup.peakRssMb)} MB at ${fmt(large.rows)} rows`,
+      `peak RSS ${fmt(large.rows)}/${fmt(small.rows)}: ${fmt(large.backup.peakRssMb)} MB; baseline ${fmt(small.backup.peakRssMb)} MB; ratio ${fmt(growth, 2)}×; RSS 1M/100k ≤ 1.15×: ${verdict(growth <= 1.15)}`,
     );
+  } else {
+    console.log('RSS 1M/100k ≤ 1.15×: not measured (--compare 0)');
   }
 }
 
 if (args.phase) {
-  const phase = args.phase;
-  const run = phase === 'copy' ? copyPhase(args.db!, args.org!) : backupPhase(args.db!, args.org!, args.admin!);
-  run.then(
+  if (args.phase !== 'copy') throw new Error(`unknown phase ${args.phase}`);
+  copyPhase(args.db!, args.org!).then(
     (result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exit(0);

@@ -15,7 +15,7 @@ import { AuthService } from './modules/auth/auth.service.ts';
 import { TokenCache, type TokenCacheOptions } from './modules/auth/token-cache.ts';
 import { RateLimiter } from './http/rate-limiter.ts';
 import { BACKUP_QUEUES } from './modules/backup/backup.jobs.ts';
-import { DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
+import { backupOptionsFor, DEFAULT_BACKUP_OPTIONS, type BackupOptions } from './modules/backup/backup-deps.ts';
 import { AppMetrics } from './metrics/app-metrics.ts';
 import { queueDepthReader } from './metrics/queue-depth.ts';
 import { createBackupService } from './modules/backup/backup.service.ts';
@@ -200,7 +200,7 @@ function buildServices(
       config: () => services.config,
       metrics,
     },
-    overrides.backups,
+    backupOptionsFor(opts.role ?? 'all', overrides.backups),
   );
   const restore = new RestoreService({
     pool, boss, clock, log, activity, events, blobs: storage,

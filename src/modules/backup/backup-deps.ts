@@ -22,9 +22,21 @@ export interface BackupOptions {
   keepArchives: number;
   /** How long a scheduled backup that finds another running waits before trying again. */
   busyRetrySeconds: number;
+  /**
+   * Build the archive on the job's thread instead of a worker thread. The thread keeps the API responsive while
+   * an archive is formatted; a process that serves no API gains nothing from it and pays a second Node
+   * environment: ~55 MB of peak RSS and ~15% more CPU (bench/backup-archive.ts, 200k contacts, with and without
+   * --inline: 186 vs 132 MB, 2.5 vs 2.1 CPU-s, the same wall time).
+   */
+  exportOnJobThread: boolean;
 }
 
-export const DEFAULT_BACKUP_OPTIONS: BackupOptions = { keepArchives: 3, busyRetrySeconds: 5 };
+export const DEFAULT_BACKUP_OPTIONS: BackupOptions = { keepArchives: 3, busyRetrySeconds: 5, exportOnJobThread: false };
+
+/** The options of a process of `role`: a worker (no API) builds archives on its own thread. */
+export function backupOptionsFor(role: 'all' | 'api' | 'worker', overrides: Partial<BackupOptions> = {}): Partial<BackupOptions> {
+  return { exportOnJobThread: role === 'worker', ...overrides };
+}
 
 /** Everything the backup feature uses, passed in (no globals). */
 export interface BackupDeps {

@@ -118,6 +118,7 @@ export class BackupRunner {
       out: upload.stream, // buildArchive ends it (or destroys it on failure)
       onProgress,
       signal,
+      inline: deps.options.exportOnJobThread,
     });
     const written = await upload.commit();
     if (result.sizeBytes !== written.size || result.sha256.toLowerCase() !== written.sha256) {
