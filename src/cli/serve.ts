@@ -19,11 +19,18 @@ export async function serve(config: Config, log: Logger, role: Role): Promise<vo
 }
 
 /**
- * An embedded PostgreSQL boots in a process of its own (a few hundred ms, mostly waiting for it) while this one
- * loads the service's modules (about as long): side by side, not one after the other (bench/startup.ts).
+ * An embedded PostgreSQL boots in a process of its own (a few hundred ms; initdb first on a first run) while this
+ * one loads the service's modules (about as long): side by side, not one after the other (bench/startup.ts).
+ * The modules start loading once PostgreSQL runs: begun together, the loading (hundreds of file reads, then a
+ * long synchronous evaluation) held back the few steps that launch PostgreSQL by most of its own duration.
  */
 async function startApp(config: Config, log: Logger, role: Role): Promise<{ app: App; database: ResolvedDatabase }> {
-  const [database, loaded, appSecret] = await Promise.allSettled([resolveDatabase(config, log), import('../app.ts'), resolveAppSecret(config)]);
+  let launched!: () => void;
+  const launch = new Promise<void>((resolve) => (launched = resolve));
+  const resolving = resolveDatabase(config, log, launched);
+  // No launch to wait for when DATABASE_URL is set, the server is joined, or starting it failed.
+  await Promise.race([launch, resolving.then(() => undefined, () => undefined)]);
+  const [database, loaded, appSecret] = await Promise.allSettled([resolving, import('../app.ts'), resolveAppSecret(config)]);
   if (database.status === 'rejected') throw database.reason;
   try {
     if (loaded.status === 'rejected') throw loaded.reason;
