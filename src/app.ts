@@ -119,6 +119,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     concurrencyPerOrganization: opts.config.graphqlDbConcurrencyPerOrg,
   });
   dbGovernor.govern(database.pool);
+  // The API's modules (Express, Apollo, graphql-ws, the schema's resolvers: a few hundred ms to load) load while
+  // the database work below waits on PostgreSQL; listen() awaits them, and reports their failure.
+  const apiEdge = role !== 'worker' && !opts.headless ? loadApiEdge() : undefined;
+  apiEdge?.catch(() => undefined);
   const closers: (() => Promise<unknown>)[] = [() => database.close()];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch((err: Error) => log.error({ err: err.message }, 'error while closing'));
@@ -142,7 +146,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await services.restore.sweepOrphans().catch((err: Error) => log.warn({ err: err.message }, 'import clean-up at start failed'));
       await startWorkers(boss, services, QUEUES);
     }
-    const http = opts.headless ? undefined : await listen(role, services, opts);
+    const http = opts.headless ? undefined : await listen(role, services, opts, apiEdge);
     if (http) closers.push(() => http.close());
     return { services, http, close };
   } catch (error) {
@@ -158,10 +162,15 @@ async function blobStore(opts: AppOptions, log: Logger, closers: (() => Promise<
   return handle.store;
 }
 
-async function listen(role: Role, services: Services, opts: AppOptions): Promise<RunningHttpServer> {
+async function listen(
+  role: Role,
+  services: Services,
+  opts: AppOptions,
+  apiEdge: ReturnType<typeof loadApiEdge> | undefined,
+): Promise<RunningHttpServer> {
   const address = opts.listen ?? { host: opts.config.host, port: opts.config.port };
-  if (role === 'worker') return startOpsServer(services, address);
-  const edge = await loadApiEdge();
+  if (role === 'worker' || !apiEdge) return startOpsServer(services, address);
+  const edge = await apiEdge;
   const http = await edge.startHttpServer(services, edge.routes, address);
   if (!opts.config.publicUrlFromEnv) services.config = { ...services.config, publicUrl: http.url };
   return http;

@@ -3,6 +3,7 @@ import { UsageError, parseOptions } from './cli/args.ts';
 import { COMMANDS } from './cli/commands.ts';
 import { ConfigError, loadConfig, type Config, type Role } from './config.ts';
 import { AppError } from './shared/app-error.ts';
+import { enableCompileCache } from './shared/compile-cache.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 
 const USAGE = `usage: crm-data-admin <command>
@@ -21,7 +22,10 @@ const USAGE = `usage: crm-data-admin <command>
  */
 async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
+  // Before the commands load their modules (nearly all of them), so that those are compiled from the cache.
+  const compileCacheFailure = enableCompileCache(config.dataDir);
   const log = createLogger(config.logLevel);
+  if (compileCacheFailure) log.debug({ reason: compileCacheFailure }, 'compile cache off');
   const [first = '', second = ''] = argv;
   if (first === 'serve') return serve(config, log, argv.slice(1));
   const key = COMMANDS[`${first} ${second}`] ? `${first} ${second}` : first;

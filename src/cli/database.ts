@@ -14,13 +14,13 @@ export interface ResolvedDatabase {
 
 /**
  * DATABASE_URL when set; otherwise the embedded PostgreSQL under DATA_DIR/pg — joined if a running `serve`
- * started it (its port is recorded there), else started here.
+ * started it (its port is recorded there), else started here (`onLaunch`: see EmbeddedOptions).
  */
-export async function resolveDatabase(config: Config, log: Logger): Promise<ResolvedDatabase> {
+export async function resolveDatabase(config: Config, log: Logger, onLaunch?: () => void): Promise<ResolvedDatabase> {
   if (config.databaseUrl) {
     const directUrl = config.databaseDirectUrl ?? config.databaseUrl;
     return { url: config.databaseUrl, directUrl, embedded: false, stop: async () => undefined };
   }
-  const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log });
+  const server = await startEmbeddedPostgres({ dir: path.join(config.dataDir, 'pg'), log, onLaunch });
   return { url: server.url, directUrl: server.url, embedded: true, stop: () => server.stop() };
 }

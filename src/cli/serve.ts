@@ -1,4 +1,4 @@
-import { createApp, type App } from '../app.ts';
+import type { App } from '../app.ts';
 import type { Config, Role } from '../config.ts';
 import { seedOrganization } from '../modules/crm/crm.seed.ts';
 import { resolveAppSecret } from '../shared/app-secret.ts';
@@ -10,20 +10,38 @@ export const DEMO_COUNTS = { accounts: 50, contacts: 200, leads: 150, deals: 80 
 /** `serve [--role all|api|worker]`: runs until SIGINT/SIGTERM, then drains and stops. */
 export async function serve(config: Config, log: Logger, role: Role): Promise<void> {
   const started = Date.now();
-  const database = await resolveDatabase(config, log);
-  let app: App;
-  try {
-    const appSecret = await resolveAppSecret(config);
-    app = await createApp({ config, databaseUrl: database.url, databaseDirectUrl: database.directUrl, appSecret, log, role });
-  } catch (error) {
-    await database.stop();
-    throw error;
-  }
+  const { app, database } = await startApp(config, log, role);
   // A worker serves no GraphQL: the demo data and the GraphiQL line are the api's to print.
   if (app.http && role !== 'worker') await firstRunDemo(app, `${app.services.config.publicUrl}/graphql`);
   log.info({ role, url: app.http?.url, embedded: database.embedded, startupMs: Date.now() - started }, 'crm-data-admin started');
   await waitForShutdownSignal(log);
   await shutdown(app, database, log);
+}
+
+/**
+ * An embedded PostgreSQL boots in a process of its own (a few hundred ms; initdb first on a first run) while this
+ * one loads the service's modules (about as long): side by side, not one after the other (bench/startup.ts).
+ * The modules start loading once PostgreSQL runs: begun together, the loading (hundreds of file reads, then a
+ * long synchronous evaluation) held back the few steps that launch PostgreSQL by most of its own duration.
+ */
+async function startApp(config: Config, log: Logger, role: Role): Promise<{ app: App; database: ResolvedDatabase }> {
+  let launched!: () => void;
+  const launch = new Promise<void>((resolve) => (launched = resolve));
+  const resolving = resolveDatabase(config, log, launched);
+  // No launch to wait for when DATABASE_URL is set, the server is joined, or starting it failed.
+  await Promise.race([launch, resolving.then(() => undefined, () => undefined)]);
+  const [database, loaded, appSecret] = await Promise.allSettled([resolving, import('../app.ts'), resolveAppSecret(config)]);
+  if (database.status === 'rejected') throw database.reason;
+  try {
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (appSecret.status === 'rejected') throw appSecret.reason;
+    const databaseUrls = { databaseUrl: database.value.url, databaseDirectUrl: database.value.directUrl };
+    const app = await loaded.value.createApp({ config, ...databaseUrls, appSecret: appSecret.value, log, role });
+    return { app, database: database.value };
+  } catch (error) {
+    await database.value.stop();
+    throw error;
+  }
 }
 
 /**

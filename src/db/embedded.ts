@@ -29,6 +29,11 @@ export interface EmbeddedOptions {
   database?: string;
   /** Tests trade durability for speed. */
   fast?: boolean;
+  /**
+   * Called once, when PostgreSQL (or, on a first run, initdb) has begun running in its own process: its first
+   * output. From then on it only needs time, so the caller can do CPU work of its own meanwhile.
+   */
+  onLaunch?: () => void;
 }
 
 const RECORD = 'server.json';
@@ -57,6 +62,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   const dataDir = path.join(opts.dir, 'data');
   const password = await readOrCreatePassword(opts.dir);
   const port = await freePort();
+  const launched = once(opts.onLaunch);
   const isRoot = process.getuid?.() === 0;
   if (isRoot) await makeReachableForPostgresUser([dataDir, await postgresBinaryDir()], opts.log);
 
@@ -72,7 +78,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     // work on bytes (masking `Émile` would cut a character in half). The C collation is locale-independent.
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: postgresFlags(opts.fast === true),
-    onLog: (message: string) => opts.log.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onLog: (message: string) => {
+      launched();
+      opts.log.debug({ postgres: message.trim() }, 'embedded postgres');
+    },
     onError: (error: unknown) => opts.log.error({ err: error }, 'embedded postgres error'),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
@@ -95,6 +104,15 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
       await fs.rm(path.join(opts.dir, RECORD), { force: true });
       await server.stop();
     },
+  };
+}
+
+function once(fn: (() => void) | undefined): () => void {
+  let called = false;
+  return () => {
+    if (called || !fn) return;
+    called = true;
+    fn();
   };
 }
 

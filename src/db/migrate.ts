@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { drizzle, loadMigrator } from './drizzle-orm.ts';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 // Any constant works; it only has to be the same in every process that migrates this database.
@@ -20,7 +21,7 @@ const MIGRATION_LOCK = 7_201_771;
  */
 export async function runMigrations(pool: pg.Pool, directUrl?: string): Promise<void> {
   if (await migrationsApplied(pool)) return;
-  const [{ drizzle }, { migrate }] = await Promise.all([import('drizzle-orm/node-postgres'), import('drizzle-orm/node-postgres/migrator')]);
+  const { migrate } = loadMigrator();
   const session = await openSession(pool, directUrl);
   try {
     await session.client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);

@@ -1,4 +1,4 @@
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { drizzle } from './drizzle-orm.ts';
 import type pg from 'pg';
 import type { Db } from './client.ts';
 import * as schema from './schema.ts';

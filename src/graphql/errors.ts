@@ -1,5 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { DrizzleQueryError } from 'drizzle-orm';
+import { DrizzleQueryError } from '../db/drizzle-orm.ts';
 import { GraphQLError } from 'graphql';
 import { AppError } from '../shared/app-error.ts';
 import { isTooManyTokens, TOO_LARGE_MESSAGE } from './query-limits.ts';

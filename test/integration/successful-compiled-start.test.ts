@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileCacheDir } from '../../src/shared/compile-cache.ts';
 import { BIN, REPO } from '../support/cli.ts';
 import { ensureBuilt } from '../support/compiled-build.ts';
 import { postGraphQL } from '../support/test-app.ts';
@@ -84,5 +85,32 @@ describe('the compiled service, started as a user starts it', () => {
     expect(backup!.modules.reduce((n, m) => n + m.recordCount, 0)).toBe(480);
     const archives = await fs.readdir(path.join(dataDir, 'backups'), { recursive: true });
     expect(archives.some((f) => f.endsWith('.zip'))).toBe(true);
+  });
+
+  it('leaves Node\'s compile cache under DATA_DIR when it stops, for the next start to load from', async () => {
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child!.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const cached = await fs.readdir(compileCacheDir(dataDir), { recursive: true });
+    expect(cached.length).toBeGreaterThan(0);
+  });
+
+  it('still starts when the compile cache cannot be written (its folder is taken by a file)', async () => {
+    const otherDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'compiled-start-nocache-'));
+    try {
+      await fs.writeFile(path.join(otherDataDir, 'cache'), 'not a folder');
+      child = spawn(BIN, ['serve'], {
+        cwd: REPO,
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: db.url, DATA_DIR: otherDataDir, APP_SECRET: 'compiled-start-secret-0123456789abcdef01', PORT: '0', LOG_LEVEL: 'warn' },
+      });
+      const [line] = await waitForLines(child, 1, 30_000);
+      const health = await fetch(new URL('/healthz', line!.replace(/^GraphiQL: /, '')));
+      expect(health.status).toBe(200);
+    } finally {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child!.kill('SIGTERM');
+      await exited;
+      await fs.rm(otherDataDir, { recursive: true, force: true });
+    }
   });
 });

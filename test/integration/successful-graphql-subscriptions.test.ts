@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql } from '../../src/db/drizzle-orm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventNotifyQuery } from '../../src/events/event-topics.ts';
 import { createOrg, type TestOrg } from '../support/factories.ts';

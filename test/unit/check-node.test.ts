@@ -43,6 +43,28 @@ describe('the Node.js version gate of npm start and the CLI', () => {
     expect(result.stderr).toContain(`this is Node ${process.versions.node}`);
   });
 
+  it('runs before the service loads when started through bin/entry.mjs, which loads it once the check passes', async () => {
+    const entryWith = async (engines: string) => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'check-node-entry-'));
+      dirs.push(dir);
+      await fs.mkdir(path.join(dir, 'bin'));
+      await fs.mkdir(path.join(dir, 'dist'));
+      await fs.copyFile(script, path.join(dir, 'bin/check-node.mjs'));
+      await fs.copyFile(path.resolve('bin/entry.mjs'), path.join(dir, 'bin/entry.mjs'));
+      await fs.writeFile(path.join(dir, 'package.json'), JSON.stringify({ type: 'module', engines: { node: engines } }));
+      await fs.writeFile(path.join(dir, 'dist/main.js'), "process.stdout.write('service loaded');\n");
+      return run(process.execPath, [path.join(dir, 'bin/entry.mjs')]).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      );
+    };
+    const [major, minor] = process.versions.node.split('.');
+    expect(await entryWith(`>=${major}.${minor}`)).toEqual({ code: 0, stdout: 'service loaded', stderr: '' });
+    const refused = await entryWith('>=999.1');
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toContain('needs Node.js >=999.1');
+  });
+
   it('reads the minimum of the real package.json', async () => {
     const pkg = JSON.parse(await fs.readFile('package.json', 'utf8')) as { engines: { node: string } };
     expect(pkg.engines.node).toMatch(/^>=\s*22\.12/);

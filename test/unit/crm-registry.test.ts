@@ -1,5 +1,5 @@
-import { getTableColumns, getTableName } from 'drizzle-orm';
-import { getTableConfig, type PgTable } from 'drizzle-orm/pg-core';
+import { getTableColumns, getTableName, getTableConfig } from '../../src/db/drizzle-orm.ts';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
 import { CRM_MODULE_NAMES, MODULES, RETENTION_MODULES, type CrmModuleName, type FieldKind } from '../../src/modules/crm/crm.modules.ts';
 import { accounts, contacts, deals, leads } from '../../src/modules/crm/crm.table.ts';

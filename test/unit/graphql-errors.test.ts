@@ -1,4 +1,4 @@
-import { DrizzleQueryError } from 'drizzle-orm';
+import { DrizzleQueryError } from '../../src/db/drizzle-orm.ts';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { errorForLog, formatError, isExpectedError } from '../../src/graphql/errors.ts';

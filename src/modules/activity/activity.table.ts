@@ -1,4 +1,4 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from '../../db/drizzle-orm.ts';
 import { organizations, users } from '../auth/auth.table.ts';
 
 /** Append-only: the service only ever INSERTs here (a trigger refuses UPDATE and DELETE). */

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from '../../db/drizzle-orm.ts';
 import type { DbOrTx } from '../../db/client.ts';
 import { apiTokens, organizations, users } from './auth.table.ts';
 import type { RoleName, TokenViewer } from './auth.types.ts';

@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { index, pgTable, text, timestamp, uuid } from '../../db/drizzle-orm.ts';
 import { organizations } from '../auth/auth.table.ts';
 import { backups } from './backup.table.ts';
 

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lt, or, sql } from '../../db/drizzle-orm.ts';
 import type { DbOrTx } from '../../db/client.ts';
 import { notifications } from './notification.table.ts';
 

@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import { boolean, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql, boolean, index, pgTable, text, timestamp, uuid } from '../../db/drizzle-orm.ts';
 import { organizations, users } from '../auth/auth.table.ts';
 
 export const notifications = pgTable(

@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from '../../db/drizzle-orm.ts';
 import { organizations, users } from '../auth/auth.table.ts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });

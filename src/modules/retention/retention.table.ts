@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
 import {
+  sql,
   bigint,
   boolean,
   check,
@@ -12,7 +12,7 @@ import {
   text,
   timestamp,
   uuid,
-} from 'drizzle-orm/pg-core';
+} from '../../db/drizzle-orm.ts';
 import { organizations, users } from '../auth/auth.table.ts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });

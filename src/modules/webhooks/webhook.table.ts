@@ -1,5 +1,16 @@
-import { sql } from 'drizzle-orm';
-import { boolean, check, customType, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import {
+  sql,
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uuid,
+} from '../../db/drizzle-orm.ts';
 import { organizations } from '../auth/auth.table.ts';
 
 const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
