@@ -39,8 +39,8 @@ const CONTACT_QUERY = 'query Contact($id: ID!) { contact(id: $id) { id firstName
 const LIST_QUERY =
   '{ contacts(first: 50) { nodes { id firstName lastName email createdAt owner { id email name } account { id name domain } } } }';
 const ACCOUNTS = 100;
-/** bin/crm-data-admin's node flags, so our server's heap behaves as deployed. */
-const PRODUCTION_NODE_FLAGS: string[] = (process.env.BENCH_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+/** bin/crm-data-admin's node flags for an api (none: V8's default heap), so our server's heap behaves as deployed. */
+const PRODUCTION_NODE_FLAGS: string[] = (process.env.BENCH_FLAGS ?? '').split(' ').filter(Boolean);
 
 const { values: args } = parseArgs({
   options: {
