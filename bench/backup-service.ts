@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { workerNodeFlags } from './worker-flags.ts';
 
 export const BENCH_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,7 +68,7 @@ export class WorkerProcess {
   static async start(opts: { databaseUrl: string; storageDir: string; profileDir?: string; extraFlags?: string[] }): Promise<WorkerProcess> {
     if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: run \`npm run build\` first`);
     const flags = [
-      '--max-semi-space-size=8',
+      ...workerNodeFlags(),
       ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : []),
       ...(opts.extraFlags ?? []),
     ];

@@ -4,7 +4,7 @@
  *   (a) baseline: `COPY (SELECT … the archive's contact columns …) TO STDOUT` through zlib (gzip level 1) to a file;
  *   (b) a full backup through the backup service: startManual → pg-boss → worker → archive (CSV + XLSX + ZIP,
  *       temporary file, rename) → COMPLETED. The worker is a process of its own run as production runs it: the
- *       compiled build, `node --max-semi-space-size=8 dist/main.js serve --role worker` (bin/crm-data-admin), with
+ *       compiled build, `node <worker flags of bin/crm-data-admin> dist/main.js serve --role worker`, with
  *       RATE_LIMIT_PER_MINUTE=0; its peak RSS is the kernel's VmHWM of that process (all its threads). The backup
  *       is requested by a headless api in this process. Run `npm run build` first: it measures dist/.
  * Prints wall time, records/s, peak RSS and process CPU of each (the worker's also by thread: main, export worker,
@@ -33,6 +33,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { moduleSelectSql } from '../src/export/module-columns.ts';
 import { createBenchDatabase } from './bench-database.ts';
 import { createOrg, seedContacts, type SeededOrg, startHeadlessApi, timeBackup, WorkerProcess } from './backup-service.ts';
+import { workerNodeFlags } from './worker-flags.ts';
 
 type Api = Awaited<ReturnType<typeof startHeadlessApi>>;
 
@@ -178,7 +179,7 @@ interface Result {
 }
 
 function report(results: Result[]): void {
-  console.log(`\nbackup benchmark (${os.cpus().length} cores, Node ${process.version}, worker: compiled dist/, --max-semi-space-size=8)`);
+  console.log(`\nbackup benchmark (${os.cpus().length} cores, Node ${process.version}, worker: compiled dist/, ${workerNodeFlags().join(' ')})`);
   console.log('rows       phase                          wall s   records/s   output MB   peak RSS MB');
   for (const r of results) {
     for (const [label, p] of [['(a) COPY → gzip -1', r.copy], ['(b) backup service', r.backup]] as const) {

@@ -41,6 +41,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { EVENT_CHANNEL } from '../src/events/event-topics.ts';
 import { runCompiledCli, startServiceProcess, stopServiceProcess, type ServiceProcess } from '../test/support/service-process.ts';
 import { createBenchDatabase } from './bench-database.ts';
+import { workerNodeFlags } from './worker-flags.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -371,7 +372,7 @@ async function main(): Promise<void> {
     DATABASE_URL: database.url, APP_SECRET: SECRET, STORAGE_DIR: storage, DATA_DIR: storage,
     RATE_LIMIT_PER_MINUTE: '0', WS_MAX_CONNECTIONS_PER_TOKEN: '100000', NODE_OPTIONS: '',
   };
-  const workerEnv = { ...env, NODE_OPTIONS: '--max-semi-space-size=8' };
+  const workerEnv = { ...env, NODE_OPTIONS: workerNodeFlags().join(' ') };
   const procs: ServiceProcess[] = [];
   try {
     // The first api on the empty database creates the demo organization and prints its ADMIN token.

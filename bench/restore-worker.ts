@@ -2,7 +2,7 @@
  * The worker process of bench/restore.ts: the service's compiled build (dist/, `npm run build`) in the worker role,
  * started with the V8 flags of `bin/crm-data-admin`, i.e. the process production runs imports in. Not run by hand:
  *
- *   node --max-semi-space-size=8 bench/restore-worker.ts <database url> <data dir> [batch size] [parallel batches]
+ *   node <worker flags of bin/crm-data-admin> bench/restore-worker.ts <database url> <data dir> [batch size] [parallel batches]
  *
  * Prints one JSON line when started (`idleMb`), then runs jobs until its stdin closes, prints its peak RSS since
  * it started (`peakMb`: the kernel's high-water mark, reset after start-up, parser thread included) with the main

@@ -40,6 +40,7 @@ import { CsvWriter } from '../src/export/csv-writer.ts';
 import { MODULE_SPECS, type RowValues } from '../src/export/module-columns.ts';
 import { XlsxWriter } from '../src/export/xlsx-writer.ts';
 import { createBenchDatabase } from './bench-database.ts';
+import { workerNodeFlags } from './worker-flags.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -131,7 +132,7 @@ async function run(app: App, databaseUrl: string, dir: string): Promise<void> {
 }
 
 function report(copyS: number, best: Map<string, Measured>): void {
-  const options = `batch ${BATCH ?? 'default'}, parallel ${args.parallel ?? 'default'}, worker flags --max-semi-space-size=8 ${args['worker-flags'] ?? ''}`.trim();
+  const options = `batch ${BATCH ?? 'default'}, parallel ${args.parallel ?? 'default'}, worker flags ${workerNodeFlags().join(' ')} ${args['worker-flags'] ?? ''}`.trim();
   console.log(`\nrestore of ${ROWS.toLocaleString('en')} contacts (${options}; best of ${REPEAT})`);
   console.log('| path | upload s | job s | total s | × indexed COPY | ≤ 3× | worker peak RSS MB | ≤ 200 MB | worker idle RSS MB | main heap used / reserved MB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
@@ -299,8 +300,8 @@ class WorkerProcess {
   static async start(databaseUrl: string, dir: string): Promise<WorkerProcess> {
     const profile = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
     const flags = args['worker-flags']?.split(' ').filter(Boolean) ?? [];
-    // bin/crm-data-admin's V8 flag, then any of the experiment's.
-    const node = ['--max-semi-space-size=8', ...flags, ...profile];
+    // bin/crm-data-admin's V8 flags for a worker, then any of the experiment's.
+    const node = [...workerNodeFlags(), ...flags, ...profile];
     const child = spawn(process.execPath, [...node, WORKER_ENTRY, databaseUrl, dir, args.batch ?? '', args.parallel ?? ''], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });

@@ -95,6 +95,30 @@ describe('the compiled service, started as a user starts it', () => {
     expect(cached.length).toBeGreaterThan(0);
   });
 
+  it('gives a worker process its heap caps (its peak RSS depends on them) and an api V8\'s default heap', async () => {
+    const flagsOf = async (role: string) => {
+      const proc = spawn(BIN, ['serve', '--role', role], {
+        cwd: REPO,
+        env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: db.url, DATA_DIR: dataDir, APP_SECRET: 'compiled-start-secret-0123456789abcdef01', PORT: '0', LOG_LEVEL: 'info' },
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let err = '';
+          proc.stderr.on('data', (d: Buffer) => ((err += d.toString()).includes('crm-data-admin started') ? resolve() : undefined));
+          proc.once('exit', (code) => reject(new Error(`${role} exited with ${code}: ${err}`)));
+        });
+        // The launcher execs node, so its process is the service's: its command line shows the flags it got.
+        return (await fs.readFile(`/proc/${proc.pid}/cmdline`, 'utf8')).split('\0').filter((a) => a.startsWith('--max-'));
+      } finally {
+        const exited = new Promise((resolve) => proc.once('exit', resolve));
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    };
+    expect(await flagsOf('worker')).toEqual(['--max-semi-space-size=8', '--max-old-space-size=160']);
+    expect(await flagsOf('api')).toEqual([]);
+  });
+
   it('still starts when the compile cache cannot be written (its folder is taken by a file)', async () => {
     const otherDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'compiled-start-nocache-'));
     try {
