@@ -95,7 +95,7 @@ describe('the compiled service, started as a user starts it', () => {
     expect(cached.length).toBeGreaterThan(0);
   });
 
-  it('gives a worker process its heap caps (its peak RSS depends on them) and an api V8\'s default heap', async () => {
+  it('gives a worker process its young-generation cap (its peak RSS depends on it) and an api V8\'s default heap', async () => {
     const flagsOf = async (role: string) => {
       const proc = spawn(BIN, ['serve', '--role', role], {
         cwd: REPO,
@@ -115,7 +115,7 @@ describe('the compiled service, started as a user starts it', () => {
         await exited;
       }
     };
-    expect(await flagsOf('worker')).toEqual(['--max-semi-space-size=8', '--max-old-space-size=160']);
+    expect(await flagsOf('worker')).toEqual(['--max-semi-space-size=8']);
     expect(await flagsOf('api')).toEqual([]);
   });
 
