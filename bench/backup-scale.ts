@@ -115,8 +115,10 @@ function reportScale(small: SizeResult, large: SizeResult): void {
 
 /** The large archive's contacts.xlsx: a valid zip with one worksheet per 1,048,575 rows. */
 async function checkXlsxSheets(storage: string, rows: number): Promise<void> {
-  const archives = (await fs.readdir(storage, { recursive: true })).filter((f) => f.endsWith('.zip'));
-  const archive = path.join(storage, archives.sort().at(-1)!);
+  // Both sizes' archives are in `storage`, named by ids: the large one is the biggest file.
+  const names = (await fs.readdir(storage, { recursive: true })).filter((f) => f.endsWith('.zip'));
+  const sized = await Promise.all(names.map(async (name) => ({ name, bytes: (await fs.stat(path.join(storage, name))).size })));
+  const archive = path.join(storage, sized.sort((a, b) => b.bytes - a.bytes)[0]!.name);
   const script = `
 import io, sys, zipfile
 outer = zipfile.ZipFile(sys.argv[1])
