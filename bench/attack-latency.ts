@@ -12,12 +12,12 @@
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { floodUpload } from '../test/support/upload-flood.ts';
 import { createBenchDatabase } from './bench-database.ts';
 
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
@@ -33,7 +33,6 @@ type AttackStep = (url: string, token: string, counts: Counts) => Promise<void>;
 
 const SCHEMA_BOMB = `{ ${Array.from({ length: 3000 }, (_, i) => `t${i}: __schema { types { name fields { name } } }`).join(' ')} }`;
 const COUNT_BOMB = `{ ${Array.from({ length: 10_000 }, (_, i) => `a${i}: contacts { totalCount }`).join(' ')} }`;
-const BOUNDARY = 'bench-boundary';
 
 const tally = (counts: Counts, key: string | number) => (counts[key] = (counts[key] ?? 0) + 1);
 
@@ -61,27 +60,9 @@ function bigInit(url: string, bytes: number, counts: Counts): Promise<void> {
 }
 
 /** A chunked upload that keeps sending past the limit until the server answers. */
-function bigUpload(url: string, token: string, counts: Counts): Promise<void> {
-  return new Promise((resolve) => {
-    const req = http.request(`${url}/imports`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true', 'transfer-encoding': 'chunked',
-        'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-      },
-    });
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    const timer = setInterval(() => req.write(chunk), 1);
-    const done = (key: string | number) => {
-      clearInterval(timer);
-      tally(counts, key);
-      req.destroy();
-      resolve();
-    };
-    req.on('response', (res) => done(res.statusCode ?? 0));
-    req.on('error', () => done('connection closed'));
-    req.write(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="module"\r\n\r\nACCOUNTS\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\nid,name\r\n`);
-  });
+async function bigUpload(url: string, token: string, counts: Counts): Promise<void> {
+  const status = await floodUpload(url, token);
+  tally(counts, status === 0 ? 'connection closed' : status);
 }
 
 const ATTACKS: [string, AttackStep][] = [

@@ -1,35 +1,10 @@
-import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { TestOrg } from '../support/factories.ts';
 import type { RunningTestApp } from '../support/foundation-helpers.ts';
 import { useOrgApp } from '../support/org-app.ts';
+import { floodUpload } from '../support/upload-flood.ts';
 
 const MAX_BYTES = 1024 * 1024;
-const BOUNDARY = 'flood-boundary';
-const HEAD = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="module"\r\n\r\nACCOUNTS\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\nid,name\r\n`;
-
-/** A chunked upload that writes as fast as it can past the limit; resolves with the status, or 0 if cut off. */
-function floodUpload(url: string, token: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.request(`${url}/imports`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`, 'apollo-require-preflight': 'true', 'transfer-encoding': 'chunked',
-        'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-      },
-    });
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    const timer = setInterval(() => req.write(chunk), 1);
-    const done = (status: number) => {
-      clearInterval(timer);
-      req.destroy();
-      resolve(status);
-    };
-    req.on('response', (res) => done(res.statusCode ?? 0));
-    req.on('error', () => done(0));
-    req.write(HEAD);
-  });
-}
 
 /**
  * Found by bench/attack-latency.ts: concurrent chunked uploads past IMPORT_MAX_BYTES, written as fast as the
