@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, type TestOrg } from '../support/factories.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestOrg } from '../support/factories.ts';
+import { useOrgApp, type OrgApp } from '../support/org-app.ts';
 import { allRows, archiveOf, csvOf, importFile, moduleRows, wipe } from '../support/restore-helpers.ts';
-import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
+import { codeOf } from '../support/test-app.ts';
 
 /*
  * API.md §6 "Rules": record ids are unique per organization. Two organizations may hold the same id, an
@@ -13,19 +11,12 @@ import { codeOf, startTestApp, type TestApp } from '../support/test-app.ts';
  * touches another organization's records.
  */
 describe('ids unique per organization', () => {
-  let t: TestApp & { db: { url: string } };
+  let t: OrgApp['t'];
   let a: TestOrg;
   let b: TestOrg;
   let storage: string;
-  beforeAll(async () => {
-    storage = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-org-ids-test-'));
-    t = await startTestApp({ env: { STORAGE_DIR: storage } });
-    a = await createOrg(t.app);
-    b = await createOrg(t.app);
-  });
-  afterAll(async () => {
-    await t.close();
-    await fs.rm(storage, { recursive: true, force: true });
+  useOrgApp({ orgs: 2 }, (ready) => {
+    ({ t, org: a, other: b, storageDir: storage } = ready);
   });
 
   const pool = () => t.app.services.pool;

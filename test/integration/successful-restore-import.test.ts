@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createOrg, type TestOrg } from '../support/factories.ts';
 import {
   archiveOf,
@@ -17,24 +14,18 @@ import {
   zipEntry,
   type ImportJobView,
 } from '../support/restore-helpers.ts';
-import { startTestApp, subscribe, type TestApp } from '../support/test-app.ts';
+import { useOrgApp, type OrgApp } from '../support/org-app.ts';
+import { startTestApp, subscribe } from '../support/test-app.ts';
 
 const DAY = 86_400_000;
 
 describe('import semantics (POST /imports → job)', () => {
-  let t: TestApp & { db: { url: string } };
+  let t: OrgApp['t'];
   let a: TestOrg;
   let b: TestOrg;
   let storage: string;
-  beforeAll(async () => {
-    storage = await fs.mkdtemp(path.join(os.tmpdir(), 'crm-restore-test-'));
-    t = await startTestApp({ env: { STORAGE_DIR: storage } });
-    a = await createOrg(t.app);
-    b = await createOrg(t.app);
-  });
-  afterAll(async () => {
-    await t.close();
-    await fs.rm(storage, { recursive: true, force: true });
+  useOrgApp({ orgs: 2 }, (ready) => {
+    ({ t, org: a, other: b, storageDir: storage } = ready);
   });
 
   const pool = () => t.app.services.pool;
